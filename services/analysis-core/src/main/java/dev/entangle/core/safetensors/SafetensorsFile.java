@@ -1,0 +1,358 @@
+package dev.entangle.core.safetensors;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.json.JsonReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.entangle.core.CheckpointException;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One safetensors file, validated by the format's rules when opened. Only the header is read
+ * then; each tensor is memory-mapped on demand, so reading one tensor never loads the file.
+ *
+ * <p>Format: an unsigned 64-bit little-endian header length N, then N bytes of UTF-8 JSON
+ * (an object, first byte '{', trailing spaces allowed) mapping names to
+ * {@code {dtype, shape, data_offsets:[begin,end]}} plus an optional {@code __metadata__}
+ * string map, then the data buffer. Offsets are relative to the buffer and must tile it
+ * exactly: no overlaps, no holes, nothing outside.
+ */
+public final class SafetensorsFile implements TensorSource {
+
+    /** The format caps the header at 100 MB (safetensors' MAX_HEADER_SIZE). */
+    public static final long MAX_HEADER_BYTES = 100_000_000L;
+
+    private static final JsonMapper HEADER_JSON = JsonMapper.builder()
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .disable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+            .disable(JsonParser.Feature.ALLOW_COMMENTS)
+            .build();
+
+    private final Path file;
+    private final FileChannel channel;
+    private final long dataStart;
+    private final Map<String, TensorInfo> tensors;
+    private final Map<String, String> metadata;
+
+    private SafetensorsFile(Path file, FileChannel channel, long dataStart,
+                            Map<String, TensorInfo> tensors, Map<String, String> metadata) {
+        this.file = file;
+        this.channel = channel;
+        this.dataStart = dataStart;
+        this.tensors = tensors;
+        this.metadata = metadata;
+    }
+
+    /** Opens and validates a file; a {@link CheckpointException} names the rule broken. */
+    public static SafetensorsFile open(Path file) {
+        refuseUnsafeFormats(file);
+        FileChannel channel;
+        try {
+            channel = FileChannel.open(file, StandardOpenOption.READ);
+        } catch (IOException e) {
+            throw new CheckpointException(file, null, "unreadable file", e.getMessage(), e);
+        }
+        try {
+            long size = channel.size();
+            if (size < 8) {
+                throw new CheckpointException(file, null, "truncated file",
+                        "only " + size + " bytes, the 8-byte header length is missing");
+            }
+            ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+            readFully(channel, lenBuf, 0);
+            long headerLen = lenBuf.getLong(0);
+            if (headerLen < 0 || headerLen > MAX_HEADER_BYTES) {
+                throw new CheckpointException(file, null, "header too large",
+                        "declared header length " + Long.toUnsignedString(headerLen)
+                                + " bytes exceeds the 100 MB limit");
+            }
+            if (8 + headerLen > size) {
+                throw new CheckpointException(file, null, "header length beyond end of file",
+                        "declared " + headerLen + " header bytes but the file has " + (size - 8) + " after the length");
+            }
+            if (headerLen < 2) {
+                throw new CheckpointException(file, null, "header not a JSON object", "header is " + headerLen + " bytes");
+            }
+            ByteBuffer header = ByteBuffer.allocate((int) headerLen);
+            readFully(channel, header, 8);
+            byte[] bytes = header.array();
+            if (bytes[0] != '{') {
+                throw new CheckpointException(file, null, "header not a JSON object", "header must start with '{'");
+            }
+            String json = decodeUtf8(file, bytes);
+            long dataStart = 8 + headerLen;
+            long dataSize = size - dataStart;
+            Map<String, String> metadata = new LinkedHashMap<>();
+            Map<String, TensorInfo> tensors = parseHeader(file, json, dataSize, metadata);
+            return new SafetensorsFile(file, channel, dataStart, Collections.unmodifiableMap(tensors),
+                    Collections.unmodifiableMap(metadata));
+        } catch (RuntimeException | IOException e) {
+            closeQuietly(channel);
+            if (e instanceof CheckpointException ce) throw ce;
+            throw new CheckpointException(file, null, "unreadable file", e.getMessage(), e);
+        }
+    }
+
+    /** Pickle-based formats run code when loaded; we never open them. */
+    static void refuseUnsafeFormats(Path file) {
+        String name = file.getFileName() == null ? "" : file.getFileName().toString().toLowerCase();
+        if (name.endsWith(".bin") || name.endsWith(".pt") || name.endsWith(".pth")
+                || name.endsWith(".pkl") || name.endsWith(".pickle") || name.endsWith(".ckpt")) {
+            throw new CheckpointException(file, null, "pickle format refused",
+                    "pickle files can execute code when loaded; save the checkpoint with safetensors "
+                            + "(save_pretrained(..., safe_serialization=True))");
+        }
+    }
+
+    private static String decodeUtf8(Path file, byte[] bytes) {
+        try {
+            return StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            throw new CheckpointException(file, null, "header not UTF-8", e.getMessage());
+        }
+    }
+
+    private static Map<String, TensorInfo> parseHeader(Path file, String json, long dataSize,
+                                                       Map<String, String> metadataOut) {
+        JsonNode root;
+        try {
+            root = HEADER_JSON.readTree(json);
+        } catch (IOException e) {
+            String msg = e.getMessage() == null ? "" : e.getMessage().lines().findFirst().orElse("");
+            String rule = msg.contains("Duplicate field") ? "duplicate key in header" : "header not valid JSON";
+            throw new CheckpointException(file, null, rule, msg);
+        }
+        if (!(root instanceof ObjectNode obj)) {
+            throw new CheckpointException(file, null, "header not a JSON object", null);
+        }
+        Map<String, TensorInfo> tensors = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = obj.properties().iterator(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            String name = e.getKey();
+            JsonNode entry = e.getValue();
+            if ("__metadata__".equals(name)) {
+                readMetadata(file, entry, metadataOut);
+                continue;
+            }
+            tensors.put(name, parseEntry(file, name, entry, dataSize));
+        }
+        checkTiling(file, tensors, dataSize);
+        return tensors;
+    }
+
+    private static void readMetadata(Path file, JsonNode entry, Map<String, String> out) {
+        if (!entry.isObject()) {
+            throw new CheckpointException(file, "__metadata__", "metadata not a string map", "not an object");
+        }
+        for (Map.Entry<String, JsonNode> m : entry.properties()) {
+            if (!m.getValue().isTextual()) {
+                throw new CheckpointException(file, "__metadata__", "metadata not a string map",
+                        "value of '" + m.getKey() + "' is not a string");
+            }
+            out.put(m.getKey(), m.getValue().textValue());
+        }
+    }
+
+    private static TensorInfo parseEntry(Path file, String name, JsonNode entry, long dataSize) {
+        if (!entry.isObject()) {
+            throw new CheckpointException(file, name, "tensor entry not an object", null);
+        }
+        JsonNode dtypeNode = entry.get("dtype");
+        if (dtypeNode == null || !dtypeNode.isTextual()) {
+            throw new CheckpointException(file, name, "missing dtype", null);
+        }
+        DType dtype = DType.parse(dtypeNode.textValue()).orElseThrow(() ->
+                new CheckpointException(file, name, "unknown dtype", "'" + dtypeNode.textValue() + "'"));
+        JsonNode shapeNode = entry.get("shape");
+        if (shapeNode == null || !shapeNode.isArray()) {
+            throw new CheckpointException(file, name, "missing shape", null);
+        }
+        long[] shape = new long[shapeNode.size()];
+        for (int i = 0; i < shape.length; i++) {
+            JsonNode d = shapeNode.get(i);
+            if (!d.isIntegralNumber() || !d.canConvertToLong() || d.longValue() < 0) {
+                throw new CheckpointException(file, name, "invalid shape", "dimension " + i + " is " + d);
+            }
+            shape[i] = d.longValue();
+        }
+        JsonNode off = entry.get("data_offsets");
+        if (off == null || !off.isArray() || off.size() != 2
+                || !off.get(0).isIntegralNumber() || !off.get(1).isIntegralNumber()
+                || !off.get(0).canConvertToLong() || !off.get(1).canConvertToLong()) {
+            throw new CheckpointException(file, name, "invalid data_offsets", "need [begin, end] integers");
+        }
+        long begin = off.get(0).longValue();
+        long end = off.get(1).longValue();
+        if (begin < 0 || end < begin) {
+            throw new CheckpointException(file, name, "invalid data_offsets", "[" + begin + ", " + end + "]");
+        }
+        if (end > dataSize) {
+            throw new CheckpointException(file, name, "offsets outside file",
+                    "data_offsets end " + end + " beyond the " + dataSize + "-byte data buffer");
+        }
+        TensorInfo info = new TensorInfo(file, name, dtype, shape, begin, end);
+        long expected;
+        try {
+            expected = Math.multiplyExact(info.elementCount(), dtype.bytes());
+        } catch (ArithmeticException ex) {
+            throw new CheckpointException(file, name, "invalid shape", "element count overflows");
+        }
+        if (expected != end - begin) {
+            throw new CheckpointException(file, name, "shape x dtype size != offset span",
+                    dtype + java.util.Arrays.toString(shape) + " needs " + expected + " bytes, data_offsets span "
+                            + (end - begin));
+        }
+        return info;
+    }
+
+    /** The entries must tile the data buffer exactly: sorted by begin, each starts where the last ended. */
+    private static void checkTiling(Path file, Map<String, TensorInfo> tensors, long dataSize) {
+        List<TensorInfo> byBegin = new ArrayList<>(tensors.values());
+        byBegin.sort(Comparator.comparingLong(TensorInfo::begin).thenComparingLong(TensorInfo::end));
+        long cursor = 0;
+        for (TensorInfo t : byBegin) {
+            if (t.begin() < cursor) {
+                throw new CheckpointException(file, t.name(), "offsets overlap",
+                        "starts at " + t.begin() + " inside the previous tensor ending at " + cursor);
+            }
+            if (t.begin() > cursor) {
+                throw new CheckpointException(file, t.name(), "hole in data buffer",
+                        "bytes " + cursor + ".." + t.begin() + " belong to no tensor");
+            }
+            cursor = t.end();
+        }
+        if (cursor != dataSize) {
+            throw new CheckpointException(file, null, cursor < dataSize ? "hole in data buffer" : "truncated file",
+                    "tensors cover " + cursor + " bytes, the data buffer has " + dataSize);
+        }
+    }
+
+    @Override
+    public Path location() { return file; }
+
+    @Override
+    public Set<String> names() { return tensors.keySet(); }
+
+    @Override
+    public TensorInfo info(String name) {
+        TensorInfo t = tensors.get(name);
+        if (t == null) throw new CheckpointException(file, name, "tensor missing", null);
+        return t;
+    }
+
+    @Override
+    public Map<String, String> metadata() { return metadata; }
+
+    @Override
+    public double[] readDoubles(String name) {
+        TensorInfo t = info(name);
+        if (!t.dtype().floating()) {
+            if (t.dtype() == DType.F8_E4M3 || t.dtype() == DType.F8_E5M2 || t.dtype() == DType.BOOL) {
+                throw new CheckpointException(file, name, "dtype not readable as numbers", t.dtype().toString());
+            }
+        }
+        long n = t.elementCount();
+        if (n > Integer.MAX_VALUE - 8) {
+            throw new CheckpointException(file, name, "tensor too large", n + " elements do not fit one array");
+        }
+        double[] out = new double[(int) n];
+        if (n == 0) return out;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment seg = channel.map(FileChannel.MapMode.READ_ONLY, dataStart + t.begin(), t.byteLength(), arena);
+            decode(t.dtype(), seg, out);
+        } catch (IOException e) {
+            throw new CheckpointException(file, name, "unreadable file", e.getMessage(), e);
+        }
+        for (int i = 0; i < out.length; i++) {
+            if (!Double.isFinite(out[i])) {
+                throw new CheckpointException(file, name, "non-finite value",
+                        out[i] + " at flat index " + i);
+            }
+        }
+        return out;
+    }
+
+    private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /** Exact decode into double: every F32/F16/BF16 value is representable in double. */
+    static void decode(DType dtype, MemorySegment seg, double[] out) {
+        int n = out.length;
+        switch (dtype) {
+            case F64 -> { for (int i = 0; i < n; i++) out[i] = seg.get(F64, 8L * i); }
+            case F32 -> { for (int i = 0; i < n; i++) out[i] = seg.get(F32, 4L * i); }
+            case F16 -> { for (int i = 0; i < n; i++) out[i] = Float.float16ToFloat(seg.get(I16, 2L * i)); }
+            // bfloat16 is the upper half of an IEEE float32.
+            case BF16 -> { for (int i = 0; i < n; i++) out[i] = Float.intBitsToFloat((seg.get(I16, 2L * i) & 0xFFFF) << 16); }
+            case I64 -> { for (int i = 0; i < n; i++) out[i] = seg.get(I64, 8L * i); }
+            case I32 -> { for (int i = 0; i < n; i++) out[i] = seg.get(I32, 4L * i); }
+            case I16 -> { for (int i = 0; i < n; i++) out[i] = seg.get(I16, 2L * i); }
+            case I8 -> { for (int i = 0; i < n; i++) out[i] = seg.get(ValueLayout.JAVA_BYTE, i); }
+            case U64 -> { for (int i = 0; i < n; i++) out[i] = unsignedToDouble(seg.get(I64, 8L * i)); }
+            case U32 -> { for (int i = 0; i < n; i++) out[i] = seg.get(I32, 4L * i) & 0xFFFFFFFFL; }
+            case U16 -> { for (int i = 0; i < n; i++) out[i] = seg.get(I16, 2L * i) & 0xFFFF; }
+            case U8 -> { for (int i = 0; i < n; i++) out[i] = seg.get(ValueLayout.JAVA_BYTE, i) & 0xFF; }
+            default -> throw new IllegalArgumentException("no decoder for " + dtype);
+        }
+    }
+
+    private static double unsignedToDouble(long v) {
+        return v >= 0 ? v : ((v >>> 1) | (v & 1)) * 2.0;
+    }
+
+    private static void readFully(FileChannel ch, ByteBuffer buf, long pos) throws IOException {
+        while (buf.hasRemaining()) {
+            int r = ch.read(buf, pos + buf.position());
+            if (r < 0) throw new IOException("unexpected end of file");
+        }
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException ignored) {
+            // nothing useful to report: the open failed already
+        }
+    }
+
+    @Override
+    public void close() {
+        closeQuietly(channel);
+    }
+
+    /** True when the path looks like a safetensors file by name. */
+    public static boolean isSafetensors(Path p) {
+        return p.getFileName() != null && p.getFileName().toString().endsWith(".safetensors") && Files.isRegularFile(p);
+    }
+}
