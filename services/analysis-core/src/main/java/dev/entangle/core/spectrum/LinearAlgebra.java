@@ -1,0 +1,35 @@
+package dev.entangle.core.spectrum;
+
+/**
+ * The dense kernels the profile algorithms need, with plain row-major double arrays at the
+ * boundary so that a backend (ND4J on the CPU, CUDA through FFM) can be swapped without
+ * touching the math above it.
+ */
+public interface LinearAlgebra {
+
+    /** A short name for reports ("nd4j-openblas", "cuda-ffm", ...). */
+    String name();
+
+    /**
+     * Gram matrix of the row-major {@code rows × cols} view of {@code a}: {@code A·Aᵀ}
+     * ({@code rows × rows}) when {@code leftSide}, else {@code Aᵀ·A} ({@code cols × cols}).
+     * Result row-major (it is symmetric).
+     */
+    double[] gram(double[] a, int rows, int cols, boolean leftSide);
+
+    /** Eigenvalues of a symmetric {@code n × n} matrix (row-major), in descending order. */
+    double[] symmetricEigenvalues(double[] g, int n);
+
+    /**
+     * Eigen-decomposition of a symmetric {@code n × n} matrix: values descending, and
+     * {@code vectors} row-major {@code n × n} with eigenvector i in column i.
+     */
+    Eigen symmetricEigen(double[] g, int n);
+
+    /** {@code op(A)·op(B)} for row-major A, B; op transposes when asked. Result row-major m × n. */
+    double[] multiply(double[] a, int aRows, int aCols, boolean transA,
+                      double[] b, int bRows, int bCols, boolean transB);
+
+    /** Values descending; vectors row-major with eigenvector i in column i. */
+    record Eigen(double[] values, double[] vectors, int n) {}
+}

@@ -1,0 +1,77 @@
+package dev.entangle.core.spectrum;
+
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * ND4J (nd4j-native, OpenBLAS) backend: gemm for Gram products and LAPACK syev for symmetric
+ * eigen-problems. Deliberately not ND4J's custom Svd op (crashes the JVM in 1.0.0-M2.1) nor
+ * level3().syrk (wrong values there) — see shared/notes/stack-facts.md.
+ */
+public final class Nd4jLinearAlgebra implements LinearAlgebra {
+
+    @Override
+    public String name() { return "nd4j-openblas"; }
+
+    @Override
+    public double[] gram(double[] a, int rows, int cols, boolean leftSide) {
+        try (INDArray m = Nd4j.create(a, new long[]{rows, cols}, 'c');
+             INDArray g = leftSide ? Nd4j.gemm(m, m, false, true) : Nd4j.gemm(m, m, true, false)) {
+            return toRowMajor(g);
+        }
+    }
+
+    @Override
+    public double[] symmetricEigenvalues(double[] g, int n) {
+        try (INDArray a = Nd4j.create(g, new long[]{n, n}, 'f'); // symmetric: 'f' view of row-major data is the same matrix
+             INDArray w = Nd4j.create(DataType.DOUBLE, n)) {
+            int info = Nd4j.getBlasWrapper().lapack().syev('N', 'U', a, w);
+            if (info != 0) throw new ArithmeticException("LAPACK dsyev failed to converge (info=" + info + ")");
+            return descending(w.toDoubleVector());
+        }
+    }
+
+    @Override
+    public Eigen symmetricEigen(double[] g, int n) {
+        try (INDArray a = Nd4j.create(g, new long[]{n, n}, 'f');
+             INDArray w = Nd4j.create(DataType.DOUBLE, n)) {
+            int info = Nd4j.getBlasWrapper().lapack().syev('V', 'U', a, w);
+            if (info != 0) throw new ArithmeticException("LAPACK dsyev failed to converge (info=" + info + ")");
+            double[] asc = w.toDoubleVector();
+            // a now holds eigenvectors as columns (column-major); reverse to descending order.
+            double[] colMajor = a.dup('f').data().asDouble();
+            double[] values = new double[n];
+            double[] vectors = new double[n * n];
+            for (int i = 0; i < n; i++) {
+                int src = n - 1 - i;
+                values[i] = asc[src];
+                for (int r = 0; r < n; r++) vectors[r * n + i] = colMajor[src * n + r];
+            }
+            return new Eigen(values, vectors, n);
+        }
+    }
+
+    @Override
+    public double[] multiply(double[] a, int aRows, int aCols, boolean transA,
+                             double[] b, int bRows, int bCols, boolean transB) {
+        try (INDArray x = Nd4j.create(a, new long[]{aRows, aCols}, 'c');
+             INDArray y = Nd4j.create(b, new long[]{bRows, bCols}, 'c');
+             INDArray z = Nd4j.gemm(x, y, transA, transB)) {
+            return toRowMajor(z);
+        }
+    }
+
+    private static double[] toRowMajor(INDArray x) {
+        if (x.ordering() == 'c' && !x.isView()) return x.data().asDouble();
+        try (INDArray c = x.dup('c')) {
+            return c.data().asDouble();
+        }
+    }
+
+    private static double[] descending(double[] asc) {
+        double[] d = new double[asc.length];
+        for (int i = 0; i < asc.length; i++) d[i] = asc[asc.length - 1 - i];
+        return d;
+    }
+}
