@@ -1,0 +1,70 @@
+package dev.entangle.core.analysis;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.entangle.core.checkpoint.Checkpoint;
+import dev.entangle.core.checkpoint.CheckpointKind;
+import dev.entangle.core.checkpoint.DeltaAssembler;
+import dev.entangle.core.checkpoint.DeltaMatrix;
+import dev.entangle.core.profile.EntanglementProfile;
+import dev.entangle.core.profile.ProfileCalculator;
+import dev.entangle.core.profile.ProfileOptions;
+import dev.entangle.core.report.ProfileJson;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Every profile of one checkpoint, as one JSON document in the oracle's shape:
+ * ΔW of the target modules ("deltas"), the attention of every layer and head ("attention")
+ * and the output operators XXᵀ ("outputs") when an attention probe is available.
+ */
+public final class CheckpointProfiler {
+
+    /** What to profile. {@code probe} null: the checkpoint's own attention_probe.safetensors, if any. */
+    public record Request(Path checkpoint, Path base, Path probe, List<String> modules, ProfileOptions options,
+                          boolean unmasked) {
+        public Request {
+            modules = modules == null || modules.isEmpty() ? DeltaAssembler.DEFAULT_MODULES : List.copyOf(modules);
+            options = options == null ? ProfileOptions.DEFAULT : options;
+        }
+    }
+
+    private final ProfileCalculator calculator;
+
+    public CheckpointProfiler(ProfileCalculator calculator) {
+        this.calculator = calculator;
+    }
+
+    public ObjectNode profile(Request req) {
+        ObjectNode doc = ProfileJson.newObject();
+        doc.put("log", ProfileJson.LOG);
+        doc.put("reshape", ProfileJson.RESHAPE);
+        try (Checkpoint ckpt = Checkpoint.open(req.checkpoint());
+             Checkpoint base = req.base() == null ? null : Checkpoint.open(req.base())) {
+            ObjectNode info = doc.putObject("checkpoint");
+            info.put("path", ckpt.dir().toString());
+            info.put("method", ckpt.kind().method());
+            if (base != null) info.put("base", base.dir().toString());
+            info.put("engine", calculator.linearAlgebra().name());
+            if (ckpt.kind() != CheckpointKind.FULL_MODEL && base != null) {
+                info.put("note", "--base is not needed for an adapter checkpoint and was not used");
+            }
+            ObjectNode deltas = doc.putObject("deltas");
+            for (DeltaMatrix d : DeltaAssembler.deltas(ckpt, base, req.modules())) {
+                EntanglementProfile p = calculator.profile(d.data(), d.rows(), d.cols(), req.options());
+                ObjectNode o = ProfileJson.profile(p);
+                if (d.rank() > 0) {
+                    o.put("rank", d.rank());
+                    o.put("ln_r", Math.log(d.rank()));
+                }
+                ProfileJson.warnings(o, d.warnings());
+                deltas.set(d.key(), o);
+            }
+            Path probe = req.probe() != null ? req.probe() : ckpt.attentionProbe().orElse(null);
+            if (probe != null) {
+                info.put("probe", probe.toString());
+            }
+        }
+        return doc;
+    }
+}

@@ -1,0 +1,30 @@
+package dev.entangle.cli;
+
+import dev.entangle.core.CheckpointException;
+import picocli.CommandLine;
+
+/**
+ * Errors reach the user as one line on stderr naming the file, tensor and rule broken, and a
+ * non-zero exit code: 2 for bad input, 1 for anything else. {@code --verbose} adds the trace.
+ */
+final class Errors implements CommandLine.IExecutionExceptionHandler {
+
+    static final int BAD_INPUT = 2;
+    static final int INTERNAL = 1;
+
+    @Override
+    public int handleExecutionException(Exception ex, CommandLine cl, CommandLine.ParseResult parsed) {
+        boolean verbose = parsed.subcommands().stream().anyMatch(p -> p.hasMatchedOption("--verbose"))
+                || parsed.hasMatchedOption("--verbose");
+        var err = cl.getErr();
+        if (verbose) ex.printStackTrace(err);
+        if (ex instanceof CheckpointException || ex instanceof IllegalArgumentException) {
+            err.println("entangle: " + ex.getMessage());
+            err.flush();
+            return BAD_INPUT;
+        }
+        err.println("entangle: internal error: " + ex + (verbose ? "" : " (rerun with --verbose for the trace)"));
+        err.flush();
+        return INTERNAL;
+    }
+}
