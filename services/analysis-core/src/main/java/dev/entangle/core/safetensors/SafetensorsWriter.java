@@ -1,0 +1,102 @@
+package dev.entangle.core.safetensors;
+
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes well-formed safetensors files (for generated benchmark checkpoints, probes and tests).
+ * Values are given as double and encoded into the tensor's dtype (F64, F32, F16 or BF16 with
+ * round-to-nearest-even). The file appears atomically: written beside the target, then moved.
+ */
+public final class SafetensorsWriter {
+
+    private record Entry(String name, DType dtype, long[] shape, double[] values) {}
+
+    private final List<Entry> entries = new ArrayList<>();
+    private final Map<String, String> metadata = new LinkedHashMap<>();
+
+    public SafetensorsWriter add(String name, DType dtype, long[] shape, double[] values) {
+        long n = 1;
+        for (long d : shape) n *= d;
+        if (n != values.length) throw new IllegalArgumentException(name + ": shape holds " + n + " values, got " + values.length);
+        if (!dtype.floating()) throw new IllegalArgumentException(name + ": only float dtypes are written, not " + dtype);
+        entries.add(new Entry(name, dtype, shape.clone(), values));
+        return this;
+    }
+
+    public SafetensorsWriter metadata(String key, String value) {
+        metadata.put(key, value);
+        return this;
+    }
+
+    public void write(Path target) throws IOException {
+        ObjectNode header = JsonMapper.builder().build().createObjectNode();
+        if (!metadata.isEmpty()) {
+            ObjectNode md = header.putObject("__metadata__");
+            metadata.forEach(md::put);
+        }
+        long offset = 0;
+        for (Entry e : entries) {
+            ObjectNode t = header.putObject(e.name());
+            t.put("dtype", e.dtype().name());
+            var shape = t.putArray("shape");
+            for (long d : e.shape()) shape.add(d);
+            long len = (long) e.values().length * e.dtype().bytes();
+            t.putArray("data_offsets").add(offset).add(offset + len);
+            offset += len;
+        }
+        byte[] json = header.toString().getBytes(StandardCharsets.UTF_8);
+        int pad = (8 - json.length % 8) % 8; // keep the data buffer 8-byte aligned, as the reference writer does
+        Path tmp = Files.createTempFile(target.toAbsolutePath().getParent(), "." + target.getFileName(), ".tmp");
+        try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
+            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(json.length + pad);
+            out.write(len.array());
+            out.write(json);
+            for (int i = 0; i < pad; i++) out.write(' ');
+            for (Entry e : entries) writeValues(out, e.dtype(), e.values());
+        } catch (IOException | RuntimeException ex) {
+            Files.deleteIfExists(tmp);
+            throw ex;
+        }
+        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private static void writeValues(OutputStream out, DType dtype, double[] v) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
+        for (double x : v) {
+            if (buf.remaining() < 8) {
+                out.write(buf.array(), 0, buf.position());
+                buf.clear();
+            }
+            switch (dtype) {
+                case F64 -> buf.putDouble(x);
+                case F32 -> buf.putFloat((float) x);
+                case F16 -> buf.putShort(Float.floatToFloat16((float) x));
+                case BF16 -> buf.putShort(toBfloat16((float) x));
+                default -> throw new IllegalArgumentException("cannot write " + dtype);
+            }
+        }
+        out.write(buf.array(), 0, buf.position());
+    }
+
+    /** float32 → bfloat16 with round-to-nearest-even (NaN stays NaN). */
+    static short toBfloat16(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        if (Float.isNaN(f)) return (short) ((bits >>> 16) | 0x40);
+        int rounding = 0x7FFF + ((bits >>> 16) & 1);
+        return (short) ((bits + rounding) >>> 16);
+    }
+}
