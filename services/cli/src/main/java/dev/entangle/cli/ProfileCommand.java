@@ -11,13 +11,14 @@ import dev.entangle.core.report.ProfileJson;
 import dev.entangle.core.safetensors.SafetensorsFile;
 import dev.entangle.core.safetensors.TensorInfo;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -74,6 +75,9 @@ final class ProfileCommand implements Callable<Integer> {
 
     @Option(names = "--verbose", description = "Stack traces on errors.")
     boolean verbose;
+
+    @Spec
+    CommandSpec spec;
 
     @Override
     public Integer call() {
@@ -132,9 +136,9 @@ final class ProfileCommand implements Callable<Integer> {
             String text = compact ? ProfileJson.MAPPER.writeValueAsString(doc)
                     : ProfileJson.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(doc);
             if (out == null) {
-                PrintStream ps = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), false, StandardCharsets.UTF_8);
-                ps.println(text);
-                ps.flush();
+                PrintWriter stdout = spec.commandLine().getOut();
+                stdout.println(text);
+                stdout.flush();
                 return;
             }
             Path target = out.toAbsolutePath();
