@@ -51,7 +51,7 @@ public final class CheckpointProfiler {
             }
             ObjectNode deltas = doc.putObject("deltas");
             for (DeltaMatrix d : DeltaAssembler.deltas(ckpt, base, req.modules())) {
-                EntanglementProfile p = calculator.profile(d.data(), d.rows(), d.cols(), req.options());
+                EntanglementProfile p = calculator.profile(d, req.options());
                 ObjectNode o = ProfileJson.profile(p);
                 if (d.rank() > 0) {
                     o.put("rank", d.rank());

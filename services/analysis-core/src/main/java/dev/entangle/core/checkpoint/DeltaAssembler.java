@@ -132,8 +132,7 @@ public final class DeltaAssembler {
                                 + "%.1f%% of entries are exactly 0, so the profile reflects quantisation as much as training",
                         dt, Math.sqrt(nd / nw), ROUNDING_LEVEL_FACTOR, dt.unitRoundoff(), 100.0 * zeros / d.length));
             }
-            out.add(new DeltaMatrix(DeltaMatrix.key(loc.layer(), loc.module()), loc.layer(), loc.module(),
-                    (int) t.dim(0), (int) t.dim(1), d, 0, warnings));
+            out.add(DeltaMatrix.dense(loc.layer(), loc.module(), (int) t.dim(0), (int) t.dim(1), d, warnings));
         }
         return out;
     }
@@ -180,20 +179,16 @@ public final class DeltaAssembler {
                         "adapter_config.json gives r=" + rCfg + " for " + moduleName + ", lora_A has " + r + " rows");
             }
             double scale = cfg.scalingFor(moduleName);
-            double[] ba = matmul(src.readDoubles(bName), outF, r, src.readDoubles(aName), in);
-            double[] d;
-            int rows = outF;
-            int cols = in;
-            if (cfg.fanInFanOut()) { // PEFT: transpose(B @ A, fan_in_fan_out) * scaling
-                d = transpose(ba, outF, in);
-                rows = in;
-                cols = outF;
-            } else {
-                d = ba;
-            }
-            for (int i = 0; i < d.length; i++) d[i] *= scale;
-            out.add(new DeltaMatrix(DeltaMatrix.key(loc.layer(), loc.module()), loc.layer(), loc.module(), rows, cols, d, r,
-                    zeroWarning(d)));
+            double[] bs = src.readDoubles(bName);
+            for (int i = 0; i < bs.length; i++) bs[i] *= scale;
+            double[] a = src.readDoubles(aName);
+            // PEFT: transpose(B @ A, fan_in_fan_out) * scaling, and (B·A)ᵀ = Aᵀ·Bᵀ
+            DeltaMatrix.LowRank f = cfg.fanInFanOut()
+                    ? new DeltaMatrix.LowRank(transpose(a, r, in), transpose(bs, outF, r), r)
+                    : new DeltaMatrix.LowRank(bs, a, r);
+            int rows = cfg.fanInFanOut() ? in : outF;
+            int cols = cfg.fanInFanOut() ? outF : in;
+            out.add(DeltaMatrix.lowRank(loc.layer(), loc.module(), rows, cols, f, zeroWarning(f)));
         }
         return out;
     }
@@ -268,11 +263,11 @@ public final class DeltaAssembler {
                 }
             }
             int outF = (int) tb.dim(0);
-            double[] d = matmul(src.readDoubles(bName), outF, r, a, in);
+            double[] bs = src.readDoubles(bName);
             double scale = cfg.scalingFor(moduleName);
-            for (int i = 0; i < d.length; i++) d[i] *= scale;
-            out.add(new DeltaMatrix(DeltaMatrix.key(loc.layer(), loc.module()), loc.layer(), loc.module(), outF, in, d, r,
-                    zeroWarning(d)));
+            for (int i = 0; i < bs.length; i++) bs[i] *= scale;
+            DeltaMatrix.LowRank f = new DeltaMatrix.LowRank(bs, a, r);
+            out.add(DeltaMatrix.lowRank(loc.layer(), loc.module(), outF, in, f, zeroWarning(f)));
         }
         return out;
     }
@@ -289,9 +284,15 @@ public final class DeltaAssembler {
         }
     }
 
-    private static List<String> zeroWarning(double[] d) {
-        for (double x : d) if (x != 0) return List.of();
+    /** An all-zero factor (LoRA's B at initialisation) makes ΔW vanish. */
+    private static List<String> zeroWarning(DeltaMatrix.LowRank f) {
+        if (!allZero(f.left()) && !allZero(f.right())) return List.of();
         return List.of("ΔW is identically zero (an adapter at initialisation has B = 0); the profile is undefined (reported as 0)");
+    }
+
+    private static boolean allZero(double[] x) {
+        for (double v : x) if (v != 0) return false;
+        return true;
     }
 
     /** C = X·Y for row-major X (m × k) and Y (k × n); k is the small adapter rank. */

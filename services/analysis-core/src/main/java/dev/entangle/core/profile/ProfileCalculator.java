@@ -1,6 +1,8 @@
 package dev.entangle.core.profile;
 
+import dev.entangle.core.checkpoint.DeltaMatrix;
 import dev.entangle.core.spectrum.CutSpectra;
+import dev.entangle.core.spectrum.LowRankSpectra;
 import dev.entangle.core.spectrum.Entropies;
 import dev.entangle.core.spectrum.LinearAlgebra;
 import dev.entangle.core.spectrum.MpsSweep;
@@ -35,6 +37,21 @@ public final class ProfileCalculator {
 
     public LinearAlgebra linearAlgebra() { return la; }
 
+    /**
+     * Profile of a weight update: exact profiles of adapter updates run on their factors
+     * (problem size (rows + cols)·r instead of rows·cols); everything else on the dense ΔW.
+     */
+    public EntanglementProfile profile(DeltaMatrix delta, ProfileOptions options) {
+        var lr = delta.lowRank();
+        if (lr.isPresent() && options.chiMax() == null && delta.rows() > 1 && delta.cols() > 1) {
+            DeltaMatrix.LowRank f = lr.get();
+            double[][] spectra = new LowRankSpectra(la).squaredSingularValues(f.left(), f.right(), delta.rows(), delta.cols(), f.r());
+            int[] sites = Tensorisation.sites(delta.rows(), delta.cols());
+            return assemble(delta.rows(), delta.cols(), sites, spectra, new double[spectra.length], options);
+        }
+        return profile(delta.data(), delta.rows(), delta.cols(), options);
+    }
+
     /** Profile of a row-major rows × cols matrix with the default sites (prime factors, eq. 14). */
     public EntanglementProfile profile(double[] matrix, long rows, long cols, ProfileOptions options) {
         return profile(matrix, rows, cols, Tensorisation.sites(rows, cols), options);
@@ -59,22 +76,17 @@ public final class ProfileCalculator {
                 discarded[i] = bonds[i].discardedWeight();
             }
         }
+        return assemble(rows, cols, sites, spectra, discarded, options);
+    }
+
+    private static EntanglementProfile assemble(long rows, long cols, int[] sites, double[][] spectra, double[] discarded,
+                                                ProfileOptions options) {
+        List<Cut> cuts = Tensorisation.cuts(sites);
         List<CutEntropy> out = new ArrayList<>(cuts.size());
         for (int i = 0; i < cuts.size(); i++) {
             out.add(cutEntropy(cuts.get(i), spectra[i], discarded[i], options));
         }
-        int rc = Tensorisation.rowColumnCut(rows, cols);
-        if (!java.util.Arrays.equals(sites, Tensorisation.sites(rows, cols))) rc = rowColumnCutOf(sites, rows);
-        return new EntanglementProfile(rows, cols, sites, out, options.chiMax(), rc);
-    }
-
-    private static int rowColumnCutOf(int[] sites, long rows) {
-        long d = 1;
-        for (int k = 0; k < sites.length - 1; k++) {
-            d *= sites[k];
-            if (d == rows) return k + 1;
-        }
-        return -1;
+        return new EntanglementProfile(rows, cols, sites, out, options.chiMax(), Tensorisation.rowColumnCut(sites, rows));
     }
 
     static CutEntropy cutEntropy(Cut cut, double[] squared, double discarded, ProfileOptions options) {

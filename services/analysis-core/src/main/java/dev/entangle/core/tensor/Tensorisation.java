@@ -71,10 +71,14 @@ public final class Tensorisation {
         return cuts;
     }
 
-    /** Index of the row/column cut (dL = rows), or -1 when rows is 1. */
-    public static int rowColumnCut(long rows, long cols) {
-        int n = primeFactors(rows).length;
-        return n == 0 || primeFactors(cols).length == 0 ? -1 : n;
+    /** The cut whose left block is exactly the rows (dL = rows), or −1 when no cut has dL = rows. */
+    public static int rowColumnCut(int[] sites, long rows) {
+        long d = 1;
+        for (int k = 0; k < sites.length - 1; k++) {
+            d *= sites[k];
+            if (d == rows) return k + 1;
+        }
+        return -1;
     }
 
     /** One bipartition: cut k, left dimension dL, right dimension dR. */

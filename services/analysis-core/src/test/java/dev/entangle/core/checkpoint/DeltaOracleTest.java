@@ -42,7 +42,7 @@ class DeltaOracleTest {
                 assertNotNull(o, d.key());
                 assertEquals(o.get("shape").get(0).intValue(), d.rows());
                 assertEquals(o.get("shape").get(1).intValue(), d.cols());
-                EntanglementProfile p = CALC.profile(d.data(), d.rows(), d.cols(), ProfileOptions.DEFAULT);
+                EntanglementProfile p = CALC.profile(d, ProfileOptions.DEFAULT);
                 int[] sites = new int[o.get("sites").size()];
                 for (int i = 0; i < sites.length; i++) sites[i] = o.get("sites").get(i).intValue();
                 assertArrayEquals(sites, p.sites(), d.key() + " sites");

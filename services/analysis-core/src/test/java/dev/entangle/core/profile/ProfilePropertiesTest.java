@@ -1,5 +1,6 @@
 package dev.entangle.core.profile;
 
+import dev.entangle.core.checkpoint.DeltaMatrix;
 import dev.entangle.core.spectrum.Entropies;
 import dev.entangle.core.spectrum.LinearAlgebra;
 import dev.entangle.core.tensor.Tensorisation;
@@ -30,7 +31,7 @@ class ProfilePropertiesTest {
         assertArrayEquals(new int[]{7, 2, 5}, Tensorisation.sites(7, 10));
         List<Tensorisation.Cut> cuts = Tensorisation.cuts(new int[]{2, 2, 3, 2, 3, 3});
         assertEquals(new Tensorisation.Cut(3, 12, 18), cuts.get(2));
-        assertEquals(3, Tensorisation.rowColumnCut(12, 18));
+        assertEquals(3, Tensorisation.rowColumnCut(Tensorisation.sites(12, 18), 12));
     }
 
     /** Two Gram products and partial traces give the same spectra as one Gram per cut. */
@@ -89,6 +90,28 @@ class ProfilePropertiesTest {
             assertEquals(r, rc.bondDimension());
             // a neighbouring cut is not bound by r (the valley)
             assertTrue(p.cut(p.rowColumnCut() - 1).entropy() > rc.entropy() || r == 1);
+        }
+    }
+
+    /** The factor route (problem sizes rows·r and r·cols) equals the dense ΔW's profile. */
+    @Test
+    void lowRankFactorsGiveTheDenseProfile() {
+        Random rnd = new Random(19);
+        for (int[] c : new int[][]{{12, 18, 3}, {256, 64, 16}, {30, 7, 2}, {64, 256, 1}, {8, 8, 8}}) {
+            int rows = c[0], cols = c[1], r = c[2];
+            double[] left = gaussian(rnd, rows * r), right = gaussian(rnd, r * cols);
+            DeltaMatrix d = DeltaMatrix.lowRank(0, "q_proj", rows, cols, new DeltaMatrix.LowRank(left, right, r), List.of());
+            ProfileOptions o = new ProfileOptions(new double[]{2, 3}, null, false);
+            EntanglementProfile fast = CALC.profile(d, o);
+            EntanglementProfile dense = CALC.profile(d.data(), rows, cols, o);
+            assertEquals(dense.cuts().size(), fast.cuts().size());
+            assertEquals(dense.rowColumnCut(), fast.rowColumnCut());
+            for (int k = 1; k <= dense.cuts().size(); k++) {
+                String where = rows + "x" + cols + " r=" + r + " cut " + k;
+                assertEquals(dense.cut(k).dL(), fast.cut(k).dL(), where);
+                assertEquals(dense.cut(k).entropy(), fast.cut(k).entropy(), 1e-10, where);
+                assertEquals(dense.cut(k).renyi("S3"), fast.cut(k).renyi("S3"), 1e-10, where);
+            }
         }
     }
 

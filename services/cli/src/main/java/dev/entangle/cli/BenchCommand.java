@@ -1,0 +1,124 @@
+package dev.entangle.cli;
+
+import dev.entangle.core.profile.EntanglementProfile;
+import dev.entangle.core.profile.ProfileCalculator;
+import dev.entangle.core.profile.ProfileOptions;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Exact-profile speed, side by side with the numpy anchor (bench/numpy_profile.py) in one run:
+ * medians over repeats after a warm-up, and the ratio ours / numpy.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Time exact entanglement profiles of random matrices against the numpy anchor.")
+final class BenchCommand implements Callable<Integer> {
+
+    @Option(names = "--shape", split = ",", paramLabel = "RxC", description = "Matrix shapes (default: 1024x1024,2048x2048).")
+    List<String> shapes = List.of("1024x1024", "2048x2048");
+
+    @Option(names = "--repeat", paramLabel = "N", description = "Timed repeats per shape after one warm-up (default: 5).")
+    int repeat = 5;
+
+    @Option(names = "--numpy", paramLabel = "MODE", description = "Anchor: gram, gram-f32, svd or none (default: gram).")
+    String numpy = "gram";
+
+    @Option(names = "--python", paramLabel = "EXE", description = "Python with numpy for the anchor (default: python3).")
+    String python = "python3";
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        ProfileCalculator calc = ProfileCalculator.cpu();
+        out.printf(Locale.ROOT, "engine %s, %d cores, %d repeats (median)%n", calc.linearAlgebra().name(),
+                Runtime.getRuntime().availableProcessors(), repeat);
+        out.printf(Locale.ROOT, "%-12s %12s %12s %8s %10s%n", "shape", "entangle s", "numpy s", "ratio", "mid S");
+        for (String shape : shapes) {
+            String[] rc = shape.toLowerCase(Locale.ROOT).split("x");
+            int rows = Integer.parseInt(rc[0]);
+            int cols = Integer.parseInt(rc[1]);
+            double[] m = gaussian(rows * cols, 0);
+            EntanglementProfile p = calc.profile(m, rows, cols, ProfileOptions.DEFAULT); // warm-up
+            double[] t = new double[repeat];
+            for (int i = 0; i < repeat; i++) {
+                long t0 = System.nanoTime();
+                p = calc.profile(m, rows, cols, ProfileOptions.DEFAULT);
+                t[i] = (System.nanoTime() - t0) / 1e9;
+            }
+            double ours = median(t);
+            double anchor = "none".equals(numpy) ? Double.NaN : numpyMedian(rows, cols);
+            double mid = p.cuts().get(p.cuts().size() / 2).entropy();
+            out.printf(Locale.ROOT, "%-12s %12.3f %12.3f %8.2f %10.4f%n", shape, ours, anchor, ours / anchor, mid);
+            out.flush();
+        }
+        return 0;
+    }
+
+    static double[] gaussian(int n, long seed) {
+        Random r = new Random(seed);
+        double[] x = new double[n];
+        for (int i = 0; i < n; i++) x[i] = r.nextGaussian();
+        return x;
+    }
+
+    static double median(double[] t) {
+        double[] s = t.clone();
+        Arrays.sort(s);
+        int n = s.length;
+        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+    }
+
+    private double numpyMedian(int rows, int cols) throws Exception {
+        Path script = findScript();
+        if (script == null) return Double.NaN;
+        String method = numpy.startsWith("svd") ? "svd" : "gram";
+        List<String> cmd = new ArrayList<>(List.of(python, script.toString(), "" + rows, "" + cols, method));
+        if (numpy.endsWith("f32")) cmd.add("f32");
+        double[] t = new double[repeat];
+        Pattern secs = Pattern.compile(": ([0-9.]+) s");
+        for (int i = 0; i < repeat; i++) {
+            Process proc = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String line;
+            String all = "";
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(proc.getInputStream(), StandardCharsets.UTF_8))) {
+                while ((line = r.readLine()) != null) all += line + "\n";
+            }
+            if (proc.waitFor() != 0) {
+                spec.commandLine().getErr().println("numpy anchor failed: " + all.strip());
+                return Double.NaN;
+            }
+            Matcher m = secs.matcher(all);
+            if (!m.find()) return Double.NaN;
+            t[i] = Double.parseDouble(m.group(1));
+        }
+        return median(t);
+    }
+
+    private static Path findScript() {
+        for (Path q = Path.of("").toAbsolutePath(); q != null; q = q.getParent()) {
+            Path s = q.resolve("bench/numpy_profile.py");
+            if (Files.isRegularFile(s)) return s;
+        }
+        return null;
+    }
+}
