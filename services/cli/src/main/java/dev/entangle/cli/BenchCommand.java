@@ -1,8 +1,10 @@
 package dev.entangle.cli;
 
+import dev.entangle.core.checkpoint.DeltaMatrix;
 import dev.entangle.core.profile.EntanglementProfile;
 import dev.entangle.core.profile.ProfileCalculator;
 import dev.entangle.core.profile.ProfileOptions;
+import dev.entangle.core.spectrum.Engines;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -34,6 +36,12 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--shape", split = ",", paramLabel = "RxC", description = "Matrix shapes (default: 1024x1024,2048x2048).")
     List<String> shapes = List.of("1024x1024", "2048x2048");
 
+    @Option(names = "--engine", paramLabel = "NAME", description = "Spectrum engine: openblas or nd4j (default: openblas, or ENTANGLE_ENGINE).")
+    String engine;
+
+    @Option(names = "--rank", paramLabel = "R", description = "0: dense (FFT) ΔW; R > 0: a LoRA ΔW = B·A of rank R, profiled from its factors (default: 0).")
+    int rank = 0;
+
     @Option(names = "--repeat", paramLabel = "N", description = "Timed repeats per shape after one warm-up (default: 5).")
     int repeat = 5;
 
@@ -49,20 +57,24 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        ProfileCalculator calc = ProfileCalculator.cpu();
-        out.printf(Locale.ROOT, "engine %s, %d cores, %d repeats (median)%n", calc.linearAlgebra().name(),
-                Runtime.getRuntime().availableProcessors(), repeat);
+        ProfileCalculator calc = engine == null ? ProfileCalculator.cpu() : new ProfileCalculator(Engines.named(engine));
+        out.printf(Locale.ROOT, "engine %s, %d cores, %d repeats (median), %s, numpy anchor: %s%n", calc.linearAlgebra().name(),
+                Runtime.getRuntime().availableProcessors(), repeat, rank > 0 ? "LoRA ΔW rank " + rank + " from factors" : "dense ΔW", numpy);
         out.printf(Locale.ROOT, "%-12s %12s %12s %8s %10s%n", "shape", "entangle s", "numpy s", "ratio", "mid S");
         for (String shape : shapes) {
             String[] rc = shape.toLowerCase(Locale.ROOT).split("x");
             int rows = Integer.parseInt(rc[0]);
             int cols = Integer.parseInt(rc[1]);
-            double[] m = gaussian(rows * cols, 0);
-            EntanglementProfile p = calc.profile(m, rows, cols, ProfileOptions.DEFAULT); // warm-up
+            // numpy profiles the formed ΔW (a dense rows × cols matrix) either way; its time does not depend on the values.
+            DeltaMatrix delta = rank > 0
+                    ? DeltaMatrix.lowRank(0, "bench", rows, cols,
+                            new DeltaMatrix.LowRank(gaussian(rows * rank, 1), gaussian(rank * cols, 2), rank), List.of())
+                    : DeltaMatrix.dense(0, "bench", rows, cols, gaussian(rows * cols, 0), List.of());
+            EntanglementProfile p = calc.profile(delta, ProfileOptions.DEFAULT); // warm-up
             double[] t = new double[repeat];
             for (int i = 0; i < repeat; i++) {
                 long t0 = System.nanoTime();
-                p = calc.profile(m, rows, cols, ProfileOptions.DEFAULT);
+                p = calc.profile(delta, ProfileOptions.DEFAULT);
                 t[i] = (System.nanoTime() - t0) / 1e9;
             }
             double ours = median(t);

@@ -6,7 +6,7 @@ import dev.entangle.core.spectrum.LowRankSpectra;
 import dev.entangle.core.spectrum.Entropies;
 import dev.entangle.core.spectrum.LinearAlgebra;
 import dev.entangle.core.spectrum.MpsSweep;
-import dev.entangle.core.spectrum.Nd4jLinearAlgebra;
+import dev.entangle.core.spectrum.Engines;
 import dev.entangle.core.tensor.Tensorisation;
 import dev.entangle.core.tensor.Tensorisation.Cut;
 
@@ -30,9 +30,9 @@ public final class ProfileCalculator {
         this.la = la;
     }
 
-    /** The default CPU calculator (ND4J / OpenBLAS). */
+    /** The default CPU calculator (engine from -Dentangle.engine / ENTANGLE_ENGINE, see {@link Engines}). */
     public static ProfileCalculator cpu() {
-        return new ProfileCalculator(new Nd4jLinearAlgebra());
+        return new ProfileCalculator(Engines.fromEnvironment());
     }
 
     public LinearAlgebra linearAlgebra() { return la; }

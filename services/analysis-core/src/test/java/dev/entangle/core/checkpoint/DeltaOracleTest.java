@@ -5,6 +5,7 @@ import dev.entangle.core.profile.CutEntropy;
 import dev.entangle.core.profile.EntanglementProfile;
 import dev.entangle.core.profile.ProfileCalculator;
 import dev.entangle.core.profile.ProfileOptions;
+import dev.entangle.core.spectrum.Engines;
 import dev.entangle.core.testing.Fixtures;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
@@ -22,14 +23,17 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 class DeltaOracleTest {
 
     static final double TOL = 1e-6;
-    static final ProfileCalculator CALC = ProfileCalculator.cpu();
-
+    /** Every engine must reproduce the oracle. */
     @TestFactory
     Stream<DynamicTest> deltasMatchOracle() {
-        return Fixtures.checkpoints().stream().map(ckpt -> DynamicTest.dynamicTest(Fixtures.label(ckpt), () -> check(ckpt)));
+        return Engines.NAMES.stream().flatMap(engine -> {
+            ProfileCalculator calc = new ProfileCalculator(Engines.named(engine));
+            return Fixtures.checkpoints().stream().map(ckpt ->
+                    DynamicTest.dynamicTest(engine + " " + Fixtures.label(ckpt), () -> check(calc, ckpt)));
+        });
     }
 
-    private static void check(Path dir) {
+    private static void check(ProfileCalculator calc, Path dir) {
         JsonNode oracle = Fixtures.oracle(dir).get("deltas");
         try (Checkpoint ckpt = Checkpoint.open(dir);
              Checkpoint base = ckpt.kind() == CheckpointKind.FULL_MODEL ? Checkpoint.open(Fixtures.base()) : null) {
@@ -42,7 +46,7 @@ class DeltaOracleTest {
                 assertNotNull(o, d.key());
                 assertEquals(o.get("shape").get(0).intValue(), d.rows());
                 assertEquals(o.get("shape").get(1).intValue(), d.cols());
-                EntanglementProfile p = CALC.profile(d, ProfileOptions.DEFAULT);
+                EntanglementProfile p = calc.profile(d, ProfileOptions.DEFAULT);
                 int[] sites = new int[o.get("sites").size()];
                 for (int i = 0; i < sites.length; i++) sites[i] = o.get("sites").get(i).intValue();
                 assertArrayEquals(sites, p.sites(), d.key() + " sites");
