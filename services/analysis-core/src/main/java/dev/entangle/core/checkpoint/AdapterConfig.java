@@ -68,6 +68,10 @@ public record AdapterConfig(Path file, String peftType, int r, double loraAlpha,
             inFactors = new int[inf.size()];
             for (int i = 0; i < inFactors.length; i++) inFactors[i] = inf.get(i).intValue();
         }
+        if (bool(root, "use_dora")) {
+            throw new CheckpointException(file, null, "DoRA not supported",
+                    "use_dora=true: DoRA's ΔW needs the base weights' column norms; profile the merged model as FFT instead");
+        }
         return new AdapterConfig(file, type, r, alpha, bool(root, "use_rslora"), bool(root, "use_dora"),
                 bool(root, "fan_in_fan_out"), rankPattern, alphaPattern, targets, bond, inFactors);
     }

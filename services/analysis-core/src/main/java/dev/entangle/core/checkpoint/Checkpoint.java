@@ -42,14 +42,23 @@ public final class Checkpoint implements AutoCloseable {
     private final CheckpointKind kind;
     private final TensorSource tensors;
     private final AdapterConfig adapter;
-    private final JsonNode modelConfig;
+    private final JsonNode config;
 
-    private Checkpoint(Path dir, CheckpointKind kind, TensorSource tensors, AdapterConfig adapter, JsonNode modelConfig) {
+    private Checkpoint(Path dir, CheckpointKind kind, TensorSource tensors, AdapterConfig adapter, JsonNode config) {
         this.dir = dir;
         this.kind = kind;
         this.tensors = tensors;
         this.adapter = adapter;
-        this.modelConfig = modelConfig;
+        this.config = config;
+    }
+
+    /**
+     * A checkpoint whose tensors come from elsewhere (e.g. blobs fetched from the object store):
+     * {@code config} is the adapter_config.json or config.json content as stored.
+     */
+    public static Checkpoint of(Path dir, CheckpointKind kind, JsonNode config, TensorSource tensors) {
+        AdapterConfig adapter = kind == CheckpointKind.FULL_MODEL ? null : AdapterConfig.parse(dir.resolve(ADAPTER_CONFIG), config);
+        return new Checkpoint(dir, kind, tensors, adapter, config);
     }
 
     public static Checkpoint open(Path dir) {
@@ -73,16 +82,12 @@ public final class Checkpoint implements AutoCloseable {
             default -> throw new CheckpointException(configFile, null, "unsupported peft_type",
                     "'" + cfg.peftType() + "' (supported: LORA, MPS)");
         };
-        if (cfg.useDora()) {
-            throw new CheckpointException(configFile, null, "DoRA not supported",
-                    "use_dora=true: DoRA's ΔW needs the base weights' column norms; profile the merged model as FFT instead");
-        }
         Path weights = dir.resolve(ADAPTER_WEIGHTS);
         if (!Files.isRegularFile(weights)) {
             refusePickleWeights(dir, "adapter_model");
             throw new CheckpointException(weights, null, "adapter weights missing", "adapter_config.json has no adapter_model.safetensors beside it");
         }
-        return new Checkpoint(dir, kind, SafetensorsFile.open(weights), cfg, null);
+        return new Checkpoint(dir, kind, SafetensorsFile.open(weights), cfg, root);
     }
 
     private static Checkpoint openFullModel(Path dir, Path configFile) {
@@ -151,7 +156,10 @@ public final class Checkpoint implements AutoCloseable {
     public Optional<AdapterConfig> adapter() { return Optional.ofNullable(adapter); }
 
     /** config.json of a full model, present for FULL_MODEL checkpoints. */
-    public Optional<JsonNode> modelConfig() { return Optional.ofNullable(modelConfig); }
+    public Optional<JsonNode> modelConfig() { return kind == CheckpointKind.FULL_MODEL ? Optional.of(config) : Optional.empty(); }
+
+    /** The checkpoint's config as written: adapter_config.json for adapters, config.json for full models. */
+    public JsonNode config() { return config; }
 
     /** The attention probe beside the weights, if the training job captured one. */
     public Optional<Path> attentionProbe() {

@@ -214,10 +214,6 @@ public final class SafetensorsFile implements TensorSource {
         if (begin < 0 || end < begin) {
             throw new CheckpointException(file, name, "invalid data_offsets", "[" + begin + ", " + end + "]");
         }
-        if (end > dataSize) {
-            throw new CheckpointException(file, name, "offsets outside file",
-                    "data_offsets end " + end + " beyond the " + dataSize + "-byte data buffer");
-        }
         TensorInfo info = new TensorInfo(file, name, dtype, shape, begin, end);
         long expected;
         try {
@@ -233,24 +229,40 @@ public final class SafetensorsFile implements TensorSource {
         return info;
     }
 
-    /** The entries must tile the data buffer exactly: sorted by begin, each starts where the last ended. */
+    /**
+     * The entries must tile the data buffer exactly: sorted by begin, each starts where the last
+     * ended, and the last ends at the end of the file. A consistent tiling that runs past the end
+     * is a truncated file; an entry past the end of an inconsistent one is out of the file.
+     */
     private static void checkTiling(Path file, Map<String, TensorInfo> tensors, long dataSize) {
         List<TensorInfo> byBegin = new ArrayList<>(tensors.values());
         byBegin.sort(Comparator.comparingLong(TensorInfo::begin).thenComparingLong(TensorInfo::end));
         long cursor = 0;
+        CheckpointException tilingError = null;
         for (TensorInfo t : byBegin) {
             if (t.begin() < cursor) {
-                throw new CheckpointException(file, t.name(), "offsets overlap",
+                tilingError = new CheckpointException(file, t.name(), "offsets overlap",
                         "starts at " + t.begin() + " inside the previous tensor ending at " + cursor);
-            }
-            if (t.begin() > cursor) {
-                throw new CheckpointException(file, t.name(), "hole in data buffer",
+            } else if (t.begin() > cursor) {
+                tilingError = new CheckpointException(file, t.name(), "hole in data buffer",
                         "bytes " + cursor + ".." + t.begin() + " belong to no tensor");
             }
+            if (tilingError != null) break;
             cursor = t.end();
         }
+        if (tilingError == null && cursor > dataSize) {
+            throw new CheckpointException(file, null, "truncated file",
+                    "the header describes " + cursor + " bytes of data, the file holds " + dataSize);
+        }
+        for (TensorInfo t : byBegin) {
+            if (t.end() > dataSize) {
+                throw new CheckpointException(file, t.name(), "offsets outside file",
+                        "data_offsets [" + t.begin() + ", " + t.end() + "] beyond the " + dataSize + "-byte data buffer");
+            }
+        }
+        if (tilingError != null) throw tilingError;
         if (cursor != dataSize) {
-            throw new CheckpointException(file, null, cursor < dataSize ? "hole in data buffer" : "truncated file",
+            throw new CheckpointException(file, null, "hole in data buffer",
                     "tensors cover " + cursor + " bytes, the data buffer has " + dataSize);
         }
     }
@@ -298,6 +310,64 @@ public final class SafetensorsFile implements TensorSource {
             }
         }
         return out;
+    }
+
+    /**
+     * Streams a tensor's values through a finiteness check without materialising it (bounded
+     * memory for tensors of any size); a CheckpointException names the tensor and the index.
+     */
+    @Override
+    public void requireFinite(String name) {
+        TensorInfo t = info(name);
+        if (!t.dtype().floating() || t.byteLength() == 0) return;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment seg = channel.map(FileChannel.MapMode.READ_ONLY, dataStart + t.begin(), t.byteLength(), arena);
+            long n = t.elementCount();
+            for (long i = 0; i < n; i++) {
+                double v = switch (t.dtype()) {
+                    case F64 -> seg.get(F64, 8 * i);
+                    case F32 -> seg.get(F32, 4 * i);
+                    case F16 -> Float.float16ToFloat(seg.get(I16, 2 * i));
+                    default -> Float.intBitsToFloat((seg.get(I16, 2 * i) & 0xFFFF) << 16);
+                };
+                if (!Double.isFinite(v)) {
+                    throw new CheckpointException(file, name, "non-finite value", v + " at flat index " + i);
+                }
+            }
+        } catch (IOException e) {
+            throw new CheckpointException(file, name, "unreadable file", e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Writes the tensor as a standalone one-tensor safetensors file to {@code out}, copying its
+     * bytes unchanged in bounded chunks (no decode, no whole-tensor buffer).
+     */
+    @Override
+    public void writeStandalone(String name, java.io.OutputStream out) throws IOException {
+        TensorInfo t = info(name);
+        var header = HEADER_JSON.createObjectNode();
+        var entry = header.putObject(name);
+        entry.put("dtype", t.dtype().name());
+        var shape = entry.putArray("shape");
+        for (long d : t.shape()) shape.add(d);
+        entry.putArray("data_offsets").add(0).add(t.byteLength());
+        byte[] json = header.toString().getBytes(StandardCharsets.UTF_8);
+        int pad = (8 - json.length % 8) % 8;
+        ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(json.length + pad);
+        out.write(len.array());
+        out.write(json);
+        for (int i = 0; i < pad; i++) out.write(' ');
+        byte[] buf = new byte[1 << 20];
+        long pos = dataStart + t.begin();
+        long end = dataStart + t.end();
+        while (pos < end) {
+            ByteBuffer bb = ByteBuffer.wrap(buf, 0, (int) Math.min(buf.length, end - pos));
+            int r = channel.read(bb, pos);
+            if (r < 0) throw new IOException("unexpected end of file in " + name);
+            out.write(buf, 0, r);
+            pos += r;
+        }
     }
 
     private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);

@@ -110,6 +110,12 @@ public final class ShardedSafetensors implements TensorSource {
     public double[] readDoubles(String name) { return shardOf(name).readDoubles(name); }
 
     @Override
+    public void requireFinite(String name) { shardOf(name).requireFinite(name); }
+
+    @Override
+    public void writeStandalone(String name, java.io.OutputStream out) throws IOException { shardOf(name).writeStandalone(name, out); }
+
+    @Override
     public Map<String, String> metadata() { return metadata; }
 
     @Override

@@ -20,6 +20,12 @@ public interface TensorSource extends AutoCloseable {
     /** The tensor's values decoded exactly into double, row-major; non-finite values are refused. */
     double[] readDoubles(String name);
 
+    /** Checks every value is finite without materialising the tensor (bounded memory). */
+    void requireFinite(String name);
+
+    /** Writes the tensor as a standalone one-tensor safetensors file, bytes unchanged, in bounded chunks. */
+    void writeStandalone(String name, java.io.OutputStream out) throws java.io.IOException;
+
     /** The {@code __metadata__} map (empty when absent). */
     Map<String, String> metadata();
 

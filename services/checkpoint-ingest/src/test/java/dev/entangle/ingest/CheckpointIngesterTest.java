@@ -1,0 +1,134 @@
+package dev.entangle.ingest;
+
+import dev.entangle.core.CheckpointException;
+import dev.entangle.store.CheckpointManifest;
+import dev.entangle.store.Layout;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class CheckpointIngesterTest {
+
+    @TempDir
+    Path tmp;
+    InMemoryObjectStore store;
+    CheckpointIngester ingester;
+
+    static Path examples() {
+        for (Path q = Path.of("").toAbsolutePath(); q != null; q = q.getParent()) {
+            if (Files.isDirectory(q.resolve("examples/tiny-llama"))) return q.resolve("examples/tiny-llama");
+        }
+        throw new IllegalStateException("examples/tiny-llama not found");
+    }
+
+    static List<Path> checkpoints() throws IOException {
+        try (Stream<Path> runs = Files.list(examples().resolve("runs"))) {
+            return runs.sorted().flatMap(r -> {
+                try (Stream<Path> c = Files.list(r)) {
+                    return c.filter(Files::isDirectory).sorted().toList().stream();
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }).toList();
+        }
+    }
+
+    @BeforeEach
+    void setUp() {
+        store = new InMemoryObjectStore();
+        ingester = new CheckpointIngester(store, tmp.resolve("spool"), List.of("q_proj", "v_proj"));
+    }
+
+    @Test
+    void everyFixtureCheckpointIngestsOnceAndOnlyOnce() throws IOException {
+        assertEquals(IngestOutcome.State.NEW, ingester.registerBase(examples().resolve("base"), "tiny-llama").state());
+        assertEquals(IngestOutcome.State.DUPLICATE, ingester.registerBase(examples().resolve("base"), "tiny-llama").state());
+        for (Path ckpt : checkpoints()) {
+            String base = ckpt.toString().contains("fft") ? "tiny-llama" : null;
+            IngestOutcome first = ingester.ingest(ckpt, IngestRequest.of(null, null, base));
+            assertEquals(IngestOutcome.State.NEW, first.state(), ckpt.toString());
+            CheckpointManifest m = first.manifest();
+            assertEquals(ckpt.getParent().getFileName().toString(), m.run());
+            assertEquals(Long.parseLong(ckpt.getFileName().toString().substring("checkpoint-".length())), m.step());
+            assertEquals(List.of("layers.0.q_proj", "layers.0.v_proj", "layers.1.q_proj", "layers.1.v_proj"), m.targets());
+            assertTrue(m.probe() != null && store.exists(m.probe().key()));
+            m.tensors().values().forEach(b -> assertTrue(store.exists(b.key()), b.key()));
+            assertTrue(m.metrics().testLoss() > 0);
+            // Re-ingest before the event was acknowledged: same id, publish again; after: a no-op.
+            IngestOutcome again = ingester.ingest(ckpt, IngestRequest.of(null, null, base));
+            assertEquals(IngestOutcome.State.UNPUBLISHED, again.state());
+            assertEquals(m.id(), again.manifest().id());
+            ingester.markPublished(m.id());
+            IngestOutcome third = ingester.ingest(ckpt, IngestRequest.of(null, null, base));
+            assertEquals(IngestOutcome.State.DUPLICATE, third.state());
+            assertEquals(0, third.bytesStored());
+        }
+        // Only what analysis needs: no full FFT model, no README, no oracle.
+        assertTrue(store.objects.keySet().stream().noneMatch(k -> k.endsWith(".md") || k.contains("oracle")));
+        try (Stream<Path> files = Files.list(tmp.resolve("spool"))) {
+            assertEquals(0, files.count(), "spool cleaned up");
+        }
+    }
+
+    @Test
+    void corruptFileIsRejectedAndLeavesNothing() throws IOException {
+        Path src = examples().resolve("runs/lora-r16-a16/checkpoint-30");
+        Path bad = Files.createDirectories(tmp.resolve("bad/checkpoint-30"));
+        for (String f : List.of("adapter_config.json", "trainer_event.json", "attention_probe.safetensors")) Files.copy(src.resolve(f), bad.resolve(f));
+        byte[] all = Files.readAllBytes(src.resolve("adapter_model.safetensors"));
+        Files.write(bad.resolve("adapter_model.safetensors"), java.util.Arrays.copyOf(all, all.length - 10));
+        CheckpointException e = assertThrows(CheckpointException.class, () -> ingester.ingest(bad, IngestRequest.of(null, null, null)));
+        assertEquals("truncated file", e.rule());
+        assertTrue(store.objects.isEmpty(), store.objects.keySet().toString());
+    }
+
+    @Test
+    void fftNeedsARegisteredBase() {
+        Path fft = examples().resolve("runs/fft-lr1e-4/checkpoint-30");
+        assertEquals("missing base for FFT", assertThrows(CheckpointException.class,
+                () -> ingester.ingest(fft, IngestRequest.of(null, null, null))).rule());
+        assertEquals("unknown base model", assertThrows(CheckpointException.class,
+                () -> ingester.ingest(fft, IngestRequest.of(null, null, "nope"))).rule());
+        assertTrue(store.objects.isEmpty());
+    }
+
+    @Test
+    void aStepCannotChangeContent() throws IOException {
+        ingester.ingest(examples().resolve("runs/lora-r4-a16/checkpoint-30"), IngestRequest.of("run-a", 30L, null));
+        int before = store.objects.size();
+        CheckpointException e = assertThrows(CheckpointException.class,
+                () -> ingester.ingest(examples().resolve("runs/lora-r4-a16/checkpoint-150"), IngestRequest.of("run-a", 30L, null)));
+        assertEquals("run step already ingested", e.rule());
+        assertEquals(before, store.objects.size());
+    }
+
+    @Test
+    void failedUploadRemovesWhatItWrote() throws IOException {
+        store.failOnPut = 3; // the third object written fails
+        assertThrows(IOException.class,
+                () -> ingester.ingest(examples().resolve("runs/mps-r8-chi8-a16/checkpoint-1"), IngestRequest.of(null, null, null)));
+        assertTrue(store.objects.isEmpty(), store.objects.keySet().toString());
+        store.failOnPut = -1;
+        IngestOutcome ok = ingester.ingest(examples().resolve("runs/mps-r8-chi8-a16/checkpoint-1"), IngestRequest.of(null, null, null));
+        assertEquals(IngestOutcome.State.NEW, ok.state());
+        assertTrue(store.exists(Layout.runStep("mps-r8-chi8-a16", 1)));
+        assertFalse(store.exists(Layout.published(ok.manifest().id())));
+    }
+
+    @Test
+    void refusesUnsafeRunNames() {
+        assertThrows(IllegalArgumentException.class,
+                () -> ingester.ingest(examples().resolve("runs/lora-r4-a16/checkpoint-1"), IngestRequest.of("../etc", 1L, null)));
+    }
+}
