@@ -114,7 +114,7 @@ public final class CheckpointIngester {
                     return new IngestOutcome(m, IngestOutcome.State.DUPLICATE, 0);
                 }
                 CheckpointManifest m = new CheckpointManifest(CheckpointManifest.SCHEMA, name, null, null, "base", null, null, null,
-                        ckpt.config(), spool.blobs(), null, List.of(), System.currentTimeMillis());
+                        ckpt.config(), spool.blobs(), null, 0, List.of(), System.currentTimeMillis());
                 long bytes = commit(spool, m, key, null);
                 return new IngestOutcome(m, IngestOutcome.State.NEW, bytes);
             } finally {
@@ -130,8 +130,25 @@ public final class CheckpointIngester {
 
     // ---- selection ----------------------------------------------------------------------------
 
-    /** Tensors to store, ΔW targets found, and the probe (or null). */
-    private record Selection(List<String> tensors, List<String> targets, Path probe) {}
+    /** Tensors to store, ΔW targets found, and the probe (or null) with the layers it covers. */
+    private record Selection(List<String> tensors, List<String> targets, Path probe, int probeLayers) {
+        Selection(List<String> tensors, List<String> targets, Path probe) {
+            this(tensors, targets, probe, probe == null ? 0 : CheckpointIngester.probeLayers(probe));
+        }
+    }
+
+    private static final Pattern PROBE_LAYER = Pattern.compile("layers\\.(\\d+)\\.q_raw");
+
+    private static int probeLayers(Path probe) {
+        try (SafetensorsFile f = SafetensorsFile.open(probe)) {
+            int layers = 0;
+            for (String n : f.names()) {
+                Matcher m = PROBE_LAYER.matcher(n);
+                if (m.matches()) layers = Math.max(layers, Integer.parseInt(m.group(1)) + 1);
+            }
+            return layers;
+        }
+    }
 
     private Selection selectAdapter(Checkpoint ckpt) {
         TensorSource src = ckpt.tensors();
@@ -259,7 +276,7 @@ public final class CheckpointIngester {
                                 + "…); a step's checkpoint cannot change");
             }
             CheckpointManifest m = new CheckpointManifest(CheckpointManifest.SCHEMA, id, run, step, method, baseId, hyper, metrics,
-                    config, spool.blobs(), spool.probe(), sel.targets(), System.currentTimeMillis());
+                    config, spool.blobs(), spool.probe(), sel.probeLayers(), sel.targets(), System.currentTimeMillis());
             long bytes = commit(spool, m, manifestKey, Layout.runStep(run, step));
             return new IngestOutcome(m, IngestOutcome.State.NEW, bytes);
         } finally {

@@ -63,6 +63,7 @@ class CheckpointIngesterTest {
             assertEquals(Long.parseLong(ckpt.getFileName().toString().substring("checkpoint-".length())), m.step());
             assertEquals(List.of("layers.0.q_proj", "layers.0.v_proj", "layers.1.q_proj", "layers.1.v_proj"), m.targets());
             assertTrue(m.probe() != null && store.exists(m.probe().key()));
+            assertEquals(2, m.probeLayers());
             m.tensors().values().forEach(b -> assertTrue(store.exists(b.key()), b.key()));
             assertTrue(m.metrics().testLoss() > 0);
             // Re-ingest before the event was acknowledged: same id, publish again; after: a no-op.

@@ -19,12 +19,13 @@ import java.util.Map;
  * @param config    adapter_config.json (adapters) or config.json (full models), verbatim
  * @param tensors   tensor name → blob
  * @param probe     the attention probe's blob, or null
+ * @param probeLayers decoder layers the probe covers (0 without a probe)
  * @param targets   "layers.{i}.{module}" ΔW targets found at ingest
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record CheckpointManifest(int schema, String id, String run, Long step, String method, String baseId,
                                  Hyper hyper, Metrics metrics, JsonNode config, Map<String, Blob> tensors, Blob probe,
-                                 List<String> targets, long createdAtMs) {
+                                 int probeLayers, List<String> targets, long createdAtMs) {
 
     public static final int SCHEMA = 1;
     public static final JsonMapper JSON = JsonMapper.builder().build();

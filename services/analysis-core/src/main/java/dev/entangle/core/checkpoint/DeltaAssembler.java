@@ -35,6 +35,22 @@ public final class DeltaAssembler {
 
     /** ΔW of each requested module of every layer, ordered by layer then by the modules' order. */
     public static List<DeltaMatrix> deltas(Checkpoint ckpt, Checkpoint base, List<String> modules) {
+        return deltas(ckpt, base, modules, key -> true);
+    }
+
+    /** ΔW of one target "layers.{i}.{module}" (reads only that target's tensors). */
+    public static DeltaMatrix delta(Checkpoint ckpt, Checkpoint base, String key) {
+        java.util.regex.Matcher m = Pattern.compile("layers\\.(\\d+)\\.([A-Za-z0-9_]+)").matcher(key);
+        if (!m.matches()) throw new IllegalArgumentException("target '" + key + "' is not layers.{i}.{module}");
+        List<DeltaMatrix> one = deltas(ckpt, base, List.of(m.group(2)), key::equals);
+        if (one.isEmpty()) {
+            throw new CheckpointException(ckpt.tensors().location(), null, "target module not found", "no tensors for " + key);
+        }
+        return one.getFirst();
+    }
+
+    private static List<DeltaMatrix> deltas(Checkpoint ckpt, Checkpoint base, List<String> modules,
+                                            java.util.function.Predicate<String> keys) {
         if (modules.isEmpty()) throw new IllegalArgumentException("no modules requested");
         for (String m : modules) {
             if (!m.matches("[A-Za-z0-9_]+")) {
@@ -42,10 +58,11 @@ public final class DeltaAssembler {
             }
         }
         List<DeltaMatrix> out = switch (ckpt.kind()) {
-            case FULL_MODEL -> fullFineTuning(ckpt, base, modules);
-            case LORA -> lora(ckpt, modules);
-            case MPS -> mps(ckpt, modules);
+            case FULL_MODEL -> fullFineTuning(ckpt, base, modules, keys);
+            case LORA -> lora(ckpt, modules, keys);
+            case MPS -> mps(ckpt, modules, keys);
         };
+        if (out.isEmpty()) return out;
         for (String m : modules) {
             if (out.stream().noneMatch(d -> d.module().equals(m))) {
                 throw new CheckpointException(ckpt.tensors().location(), null, "target module not found",
@@ -76,15 +93,17 @@ public final class DeltaAssembler {
         return found;
     }
 
-    private static List<Located> ordered(Map<String, Located> found, List<String> modules) {
-        List<Located> l = new ArrayList<>(found.values());
+    private static List<Located> ordered(Map<String, Located> found, List<String> modules,
+                                        java.util.function.Predicate<String> keys) {
+        List<Located> l = new ArrayList<>(found.entrySet().stream().filter(e -> keys.test(e.getKey())).map(Map.Entry::getValue).toList());
         l.sort(Comparator.comparingInt(Located::layer).thenComparingInt(x -> modules.indexOf(x.module())));
         return l;
     }
 
     // ---- FFT -------------------------------------------------------------------------------
 
-    private static List<DeltaMatrix> fullFineTuning(Checkpoint ckpt, Checkpoint base, List<String> modules) {
+    private static List<DeltaMatrix> fullFineTuning(Checkpoint ckpt, Checkpoint base, List<String> modules,
+                                                    java.util.function.Predicate<String> keys) {
         if (base == null) {
             throw new CheckpointException(ckpt.dir(), null, "missing base for FFT",
                     "a full fine-tuning checkpoint needs --base BASE_DIR to form ΔW = W − W_base");
@@ -97,7 +116,7 @@ public final class DeltaAssembler {
         TensorSource w = ckpt.tensors();
         TensorSource w0 = base.tensors();
         List<DeltaMatrix> out = new ArrayList<>();
-        for (Located loc : ordered(locate(w, modules, "\\.weight"), modules)) {
+        for (Located loc : ordered(locate(w, modules, "\\.weight"), modules, keys)) {
             String name = loc.prefix() + ".weight";
             TensorInfo t = w.info(name);
             requireMatrix(t);
@@ -153,12 +172,12 @@ public final class DeltaAssembler {
 
     // ---- LoRA ------------------------------------------------------------------------------
 
-    private static List<DeltaMatrix> lora(Checkpoint ckpt, List<String> modules) {
+    private static List<DeltaMatrix> lora(Checkpoint ckpt, List<String> modules, java.util.function.Predicate<String> keys) {
         AdapterConfig cfg = ckpt.adapter().orElseThrow();
         TensorSource src = ckpt.tensors();
         Map<String, Located> found = locate(src, modules, "\\.lora_A(?:\\.[^.]+)?\\.weight");
         List<DeltaMatrix> out = new ArrayList<>();
-        for (Located loc : ordered(found, modules)) {
+        for (Located loc : ordered(found, modules, keys)) {
             String aName = findAdapterTensor(src, loc.prefix(), "lora_A");
             String bName = findAdapterTensor(src, loc.prefix(), "lora_B");
             TensorInfo ta = src.info(aName);
@@ -210,12 +229,12 @@ public final class DeltaAssembler {
 
     // ---- MPS adapter -----------------------------------------------------------------------
 
-    private static List<DeltaMatrix> mps(Checkpoint ckpt, List<String> modules) {
+    private static List<DeltaMatrix> mps(Checkpoint ckpt, List<String> modules, java.util.function.Predicate<String> keys) {
         AdapterConfig cfg = ckpt.adapter().orElseThrow();
         TensorSource src = ckpt.tensors();
         Map<String, Located> found = locate(src, modules, "\\.mps_A\\.core1");
         List<DeltaMatrix> out = new ArrayList<>();
-        for (Located loc : ordered(found, modules)) {
+        for (Located loc : ordered(found, modules, keys)) {
             String c1 = loc.prefix() + ".mps_A.core1";
             String c2 = loc.prefix() + ".mps_A.core2";
             String bName = loc.prefix() + ".mps_B.weight";
