@@ -1,7 +1,9 @@
 package dev.entangle.ingest;
 
 import dev.entangle.core.CheckpointException;
+import dev.entangle.core.testing.Fixtures;
 import dev.entangle.store.CheckpointManifest;
+import dev.entangle.store.InMemoryObjectStore;
 import dev.entangle.store.Layout;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -26,22 +28,7 @@ class CheckpointIngesterTest {
     CheckpointIngester ingester;
 
     static Path examples() {
-        for (Path q = Path.of("").toAbsolutePath(); q != null; q = q.getParent()) {
-            if (Files.isDirectory(q.resolve("examples/tiny-llama"))) return q.resolve("examples/tiny-llama");
-        }
-        throw new IllegalStateException("examples/tiny-llama not found");
-    }
-
-    static List<Path> checkpoints() throws IOException {
-        try (Stream<Path> runs = Files.list(examples().resolve("runs"))) {
-            return runs.sorted().flatMap(r -> {
-                try (Stream<Path> c = Files.list(r)) {
-                    return c.filter(Files::isDirectory).sorted().toList().stream();
-                } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-            }).toList();
-        }
+        return Fixtures.root();
     }
 
     @BeforeEach
@@ -54,7 +41,7 @@ class CheckpointIngesterTest {
     void everyFixtureCheckpointIngestsOnceAndOnlyOnce() throws IOException {
         assertEquals(IngestOutcome.State.NEW, ingester.registerBase(examples().resolve("base"), "tiny-llama").state());
         assertEquals(IngestOutcome.State.DUPLICATE, ingester.registerBase(examples().resolve("base"), "tiny-llama").state());
-        for (Path ckpt : checkpoints()) {
+        for (Path ckpt : Fixtures.checkpoints()) {
             String base = ckpt.toString().contains("fft") ? "tiny-llama" : null;
             IngestOutcome first = ingester.ingest(ckpt, IngestRequest.of(null, null, base));
             assertEquals(IngestOutcome.State.NEW, first.state(), ckpt.toString());

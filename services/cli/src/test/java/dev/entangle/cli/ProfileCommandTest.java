@@ -2,6 +2,7 @@ package dev.entangle.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.entangle.core.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -33,10 +34,7 @@ class ProfileCommandTest {
     }
 
     static Path examples() {
-        for (Path q = Path.of("").toAbsolutePath(); q != null; q = q.getParent()) {
-            if (Files.isDirectory(q.resolve("examples/tiny-llama"))) return q.resolve("examples/tiny-llama");
-        }
-        throw new IllegalStateException("examples/tiny-llama not found");
+        return Fixtures.root();
     }
 
     @Test

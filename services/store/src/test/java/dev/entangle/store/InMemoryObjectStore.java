@@ -1,6 +1,4 @@
-package dev.entangle.ingest;
-
-import dev.entangle.store.ObjectStore;
+package dev.entangle.store;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -12,11 +10,11 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentSkipListMap;
 
 /** Unit tests only: the real stack uses S3ObjectStore against a real S3 server. */
-final class InMemoryObjectStore implements ObjectStore {
+public final class InMemoryObjectStore implements ObjectStore {
 
-    final ConcurrentSkipListMap<String, byte[]> objects = new ConcurrentSkipListMap<>();
+    public final ConcurrentSkipListMap<String, byte[]> objects = new ConcurrentSkipListMap<>();
     /** When set, the n-th put (1-based) fails, to test clean-up. */
-    int failOnPut = -1;
+    public int failOnPut = -1;
     private int puts;
 
     @Override public boolean exists(String key) { return objects.containsKey(key); }

@@ -1,0 +1,38 @@
+package dev.entangle.profiler;
+
+import dev.entangle.proto.events.v1.AnalysisSettings;
+import dev.entangle.proto.events.v1.CheckpointIngested;
+import dev.entangle.proto.events.v1.ProfileTask;
+import dev.entangle.proto.events.v1.UnitKind;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Splits a checkpoint into work units: one per ΔW target, and with an attention probe one per
+ * layer's attention (all heads) and one per layer's output operator XXᵀ. Units travel through
+ * the task topic so that replicas share one big checkpoint.
+ */
+public final class UnitPlanner {
+
+    private UnitPlanner() {}
+
+    public static List<ProfileTask> plan(CheckpointIngested ev, int probeLayers, AnalysisSettings settings, boolean attention) {
+        record Unit(UnitKind kind, String target) {}
+        List<Unit> units = new ArrayList<>();
+        for (String t : ev.getTargetsList()) units.add(new Unit(UnitKind.DELTA, t));
+        if (ev.getHasProbe() && attention) {
+            for (int i = 0; i < probeLayers; i++) units.add(new Unit(UnitKind.ATTENTION, "layers." + i));
+            for (int i = 0; i < probeLayers; i++) units.add(new Unit(UnitKind.OUTPUT, "layers." + i));
+        }
+        List<ProfileTask> tasks = new ArrayList<>(units.size());
+        for (int i = 0; i < units.size(); i++) {
+            tasks.add(ProfileTask.newBuilder()
+                    .setCheckpointId(ev.getCheckpointId()).setRun(ev.getRun()).setStep(ev.getStep()).setMethod(ev.getMethod())
+                    .setBucket(ev.getBucket()).setManifestKey(ev.getManifestKey())
+                    .setKind(units.get(i).kind()).setTarget(units.get(i).target()).setSettings(settings)
+                    .setUnitIndex(i).setUnitCount(units.size()).build());
+        }
+        return tasks;
+    }
+}

@@ -1,0 +1,134 @@
+package dev.entangle.profiler;
+
+import dev.entangle.core.checkpoint.Checkpoint;
+import dev.entangle.core.checkpoint.DeltaAssembler;
+import dev.entangle.core.checkpoint.DeltaMatrix;
+import dev.entangle.core.profile.CutEntropy;
+import dev.entangle.core.profile.EntanglementProfile;
+import dev.entangle.core.profile.ProfileCalculator;
+import dev.entangle.core.profile.ProfileOptions;
+import dev.entangle.core.safetensors.DType;
+import dev.entangle.core.safetensors.SafetensorsWriter;
+import dev.entangle.proto.events.v1.Hyperparameters;
+import dev.entangle.proto.events.v1.Metrics;
+import dev.entangle.proto.events.v1.Profile;
+import dev.entangle.proto.events.v1.ProfileComputed;
+import dev.entangle.proto.events.v1.ProfileTask;
+import dev.entangle.store.CheckpointManifest;
+import dev.entangle.store.Layout;
+import dev.entangle.store.ObjectStore;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Computes one work unit: fetches what it needs from the object store, profiles it with
+ * analysis-core, stores spectra (when asked) and the result under the result's key, and
+ * returns the {@code ProfileComputed} to publish. Deterministic: a redelivered task writes the
+ * same objects and the same message.
+ */
+public final class UnitWorker {
+
+    private final ObjectStore store;
+    private final StoredCheckpoints checkpoints;
+    private final ProfileCalculator calculator;
+    private final Path scratch;
+
+    public UnitWorker(ObjectStore store, StoredCheckpoints checkpoints, ProfileCalculator calculator, Path scratch) {
+        this.store = store;
+        this.checkpoints = checkpoints;
+        this.calculator = calculator;
+        this.scratch = scratch;
+    }
+
+    /** Profiles named for the result, plus the per-cut spectra to keep. */
+    private record Computed(List<Profile> profiles, Map<String, EntanglementProfile> raw) {}
+
+    public ProfileComputed compute(ProfileTask task) throws IOException {
+        long t0 = System.nanoTime();
+        CheckpointManifest m = checkpoints.manifest(task.getManifestKey());
+        ProfileOptions options = Settings.options(task.getSettings());
+        Computed c = switch (task.getKind()) {
+            case DELTA -> delta(m, task.getTarget(), options);
+            default -> throw new IllegalArgumentException("unit kind " + task.getKind() + " is not computed by this profiler");
+        };
+        String settingsKey = Settings.key(task.getSettings());
+        ProfileComputed.Builder out = ProfileComputed.newBuilder()
+                .setCheckpointId(task.getCheckpointId()).setRun(task.getRun()).setStep(task.getStep()).setMethod(task.getMethod())
+                .setKind(task.getKind()).setTarget(task.getTarget()).setSettingsKey(settingsKey).addAllProfiles(c.profiles())
+                .setUnitIndex(task.getUnitIndex()).setUnitCount(task.getUnitCount()).setEngine(calculator.linearAlgebra().name())
+                .setComputedAtMs(System.currentTimeMillis());
+        if (m.baseId() != null) out.setBaseId(m.baseId());
+        hyperAndMetrics(m, out);
+        if (options.keepSpectra()) out.setSpectraKey(storeSpectra(task, settingsKey, c.raw()));
+        out.setComputeSeconds((System.nanoTime() - t0) / 1e9);
+        ProfileComputed result = out.build();
+        store.put(Layout.profile(task.getCheckpointId(), task.getTarget(), settingsKey, "result.pb"), result.toByteArray(),
+                "application/x-protobuf");
+        return result;
+    }
+
+    private Computed delta(CheckpointManifest m, String target, ProfileOptions options) throws IOException {
+        try (Checkpoint ckpt = checkpoints.open(m);
+             Checkpoint base = m.baseId() == null ? null : checkpoints.base(m.baseId())) {
+            DeltaMatrix d = DeltaAssembler.delta(ckpt, base, target);
+            EntanglementProfile p = calculator.profile(d, options);
+            Map<String, Double> extras = new LinkedHashMap<>();
+            if (d.rank() > 0) {
+                extras.put("rank", (double) d.rank());
+                extras.put("ln_r", Math.log(d.rank()));
+            }
+            return new Computed(List.of(ProfileMessages.profile(d.key(), p, extras, d.warnings())), Map.of(d.key(), p));
+        }
+    }
+
+    /** Every cut's normalised spectrum as F64 tensors "{profile}.cut{k}" in one safetensors object. */
+    private String storeSpectra(ProfileTask task, String settingsKey, Map<String, EntanglementProfile> raw) throws IOException {
+        SafetensorsWriter w = new SafetensorsWriter();
+        for (Map.Entry<String, EntanglementProfile> e : raw.entrySet()) {
+            for (CutEntropy c : e.getValue().cuts()) {
+                double[] s = c.spectrum();
+                w.add(e.getKey() + ".cut" + c.cut(), DType.F64, new long[]{s.length}, s);
+            }
+        }
+        Files.createDirectories(scratch);
+        Path f = Files.createTempFile(scratch, "spectra-", ".safetensors");
+        try {
+            w.write(f);
+            String key = Layout.profile(task.getCheckpointId(), task.getTarget(), settingsKey, "spectra.safetensors");
+            store.put(key, f, "application/octet-stream");
+            return key;
+        } finally {
+            Files.deleteIfExists(f);
+        }
+    }
+
+    private static void hyperAndMetrics(CheckpointManifest m, ProfileComputed.Builder out) {
+        if (m.hyper() != null) {
+            Hyperparameters.Builder h = Hyperparameters.newBuilder();
+            if (m.hyper().r() != null) h.setR(m.hyper().r());
+            if (m.hyper().loraAlpha() != null) h.setLoraAlpha(m.hyper().loraAlpha());
+            if (m.hyper().rslora() != null) h.setRslora(m.hyper().rslora());
+            if (m.hyper().bondDim() != null) h.setBondDim(m.hyper().bondDim());
+            if (m.hyper().learningRate() != null) h.setLearningRate(m.hyper().learningRate());
+            out.setHyper(h);
+        }
+        if (m.metrics() != null) {
+            Metrics.Builder mt = Metrics.newBuilder();
+            if (m.metrics().trainLoss() != null) mt.setTrainLoss(m.metrics().trainLoss());
+            if (m.metrics().testLoss() != null) mt.setTestLoss(m.metrics().testLoss());
+            out.setMetrics(mt);
+        }
+    }
+
+    static List<String> names(List<Profile> ps) {
+        List<String> n = new ArrayList<>();
+        ps.forEach(p -> n.add(p.getName()));
+        return n;
+    }
+}
