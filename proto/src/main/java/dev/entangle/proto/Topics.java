@@ -15,7 +15,7 @@ public final class Topics {
     /** {@code ProfileComputed}, keyed by run: one unit's profiles. */
     public static final String PROFILES_COMPUTED = "profiles-computed";
 
-    /** {@code DeadLetter}: tasks that cannot be processed, with the reason. */
+    /** Tasks that cannot be processed (the task bytes, with the reason in the {@code dead-letter-reason} header). */
     public static final String PROFILE_TASKS_DLQ = "profile-tasks-dlq";
 
     private Topics() {}

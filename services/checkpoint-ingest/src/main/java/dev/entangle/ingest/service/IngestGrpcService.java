@@ -1,7 +1,7 @@
 package dev.entangle.ingest.service;
 
 import dev.entangle.core.CheckpointException;
-import dev.entangle.ingest.IngestRequest;
+import dev.entangle.store.IngestRequest;
 import dev.entangle.proto.ingest.v1.CheckpointIngest;
 import dev.entangle.proto.ingest.v1.IngestResult;
 import dev.entangle.proto.ingest.v1.RegisterRequest;

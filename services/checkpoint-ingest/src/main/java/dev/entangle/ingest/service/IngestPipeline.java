@@ -1,9 +1,9 @@
 package dev.entangle.ingest.service;
 
 import dev.entangle.core.CheckpointException;
-import dev.entangle.ingest.CheckpointIngester;
-import dev.entangle.ingest.IngestOutcome;
-import dev.entangle.ingest.IngestRequest;
+import dev.entangle.store.CheckpointIngester;
+import dev.entangle.store.IngestOutcome;
+import dev.entangle.store.IngestRequest;
 import dev.entangle.proto.Topics;
 import dev.entangle.proto.events.v1.CheckpointIngested;
 import dev.entangle.proto.events.v1.Hyperparameters;

@@ -1,6 +1,6 @@
 package dev.entangle.ingest.service;
 
-import dev.entangle.ingest.CheckpointIngester;
+import dev.entangle.store.CheckpointIngester;
 import dev.entangle.store.ObjectStore;
 import dev.entangle.store.S3Config;
 import dev.entangle.store.S3ObjectStore;

@@ -1,4 +1,4 @@
-package dev.entangle.ingest;
+package dev.entangle.store;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;

@@ -1,10 +1,7 @@
-package dev.entangle.ingest;
+package dev.entangle.store;
 
 import dev.entangle.core.CheckpointException;
 import dev.entangle.core.testing.Fixtures;
-import dev.entangle.store.CheckpointManifest;
-import dev.entangle.store.InMemoryObjectStore;
-import dev.entangle.store.Layout;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

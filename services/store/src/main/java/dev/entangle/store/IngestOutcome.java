@@ -1,6 +1,5 @@
-package dev.entangle.ingest;
+package dev.entangle.store;
 
-import dev.entangle.store.CheckpointManifest;
 
 /**
  * The result of an ingest.

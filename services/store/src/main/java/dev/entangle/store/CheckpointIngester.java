@@ -1,4 +1,4 @@
-package dev.entangle.ingest;
+package dev.entangle.store;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.entangle.core.CheckpointException;
@@ -10,10 +10,8 @@ import dev.entangle.core.checkpoint.DeltaMatrix;
 import dev.entangle.core.safetensors.SafetensorsFile;
 import dev.entangle.core.safetensors.TensorInfo;
 import dev.entangle.core.safetensors.TensorSource;
-import dev.entangle.store.CheckpointManifest;
+
 import dev.entangle.store.CheckpointManifest.Blob;
-import dev.entangle.store.Layout;
-import dev.entangle.store.ObjectStore;
 
 import java.io.IOException;
 import java.io.OutputStream;

@@ -1,4 +1,4 @@
-package dev.entangle.ingest;
+package dev.entangle.store;
 
 /**
  * What the uploader says about a checkpoint. Fields left null are taken from the checkpoint's
