@@ -49,6 +49,11 @@ public final class UnitWorker {
     /** Profiles named for the result, plus the per-cut spectra to keep. */
     private record Computed(List<Profile> profiles, Map<String, EntanglementProfile> raw) {}
 
+    /** Whether this worker computes units of a kind (attention units need the attention probe code). */
+    public boolean computesAttention() {
+        return false;
+    }
+
     public ProfileComputed compute(ProfileTask task) throws IOException {
         long t0 = System.nanoTime();
         CheckpointManifest m = checkpoints.manifest(task.getManifestKey());

@@ -1,0 +1,42 @@
+package dev.entangle.profiler.service;
+
+import dev.entangle.core.profile.ProfileCalculator;
+import dev.entangle.core.spectrum.Engines;
+import dev.entangle.profiler.BlobTensorSource;
+import dev.entangle.profiler.StoredCheckpoints;
+import dev.entangle.profiler.UnitWorker;
+import dev.entangle.proto.events.v1.AnalysisSettings;
+import dev.entangle.store.ObjectStore;
+import dev.entangle.store.S3Config;
+import dev.entangle.store.S3ObjectStore;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Produces;
+
+/** The profiler's collaborators, built from configuration. */
+@ApplicationScoped
+public class Beans {
+
+    @Produces
+    @ApplicationScoped
+    ObjectStore objectStore(ProfilerConfig config) {
+        ProfilerConfig.S3 s3 = config.s3();
+        return new S3ObjectStore(new S3Config(s3.endpoint(), s3.accessKey(), s3.secretKey(), s3.region(), s3.bucket()));
+    }
+
+    @Produces
+    @ApplicationScoped
+    UnitWorker worker(ObjectStore store, ProfilerConfig config) {
+        var dir = config.profiler().workDir();
+        StoredCheckpoints checkpoints = new StoredCheckpoints(store, BlobTensorSource.onDisk(store, dir.resolve("blobs")));
+        return new UnitWorker(store, checkpoints, new ProfileCalculator(Engines.named(config.profiler().engine())), dir.resolve("scratch"));
+    }
+
+    @Produces
+    @ApplicationScoped
+    AnalysisSettings settings(ProfilerConfig config) {
+        ProfilerConfig.Profiler p = config.profiler();
+        AnalysisSettings.Builder b = AnalysisSettings.newBuilder().addAllRenyi(p.renyi()).setSpectra(p.spectra()).setUnmasked(p.unmasked());
+        p.chiMax().ifPresent(b::setChiMax);
+        return b.build();
+    }
+}
