@@ -1,0 +1,185 @@
+package dev.entangle.query.service;
+
+import dev.entangle.proto.events.v1.Metrics;
+import dev.entangle.proto.events.v1.Profile;
+import dev.entangle.proto.query.v1.CompareRequest;
+import dev.entangle.proto.query.v1.CompareResponse;
+import dev.entangle.proto.query.v1.CutSpectrum;
+import dev.entangle.proto.query.v1.GetProfileRequest;
+import dev.entangle.proto.query.v1.GetProfileResponse;
+import dev.entangle.proto.query.v1.ListRunsRequest;
+import dev.entangle.proto.query.v1.ListRunsResponse;
+import dev.entangle.proto.query.v1.NoHairRequest;
+import dev.entangle.proto.query.v1.NoHairResponse;
+import dev.entangle.proto.query.v1.Query;
+import dev.entangle.proto.query.v1.RunSummary;
+import dev.entangle.proto.query.v1.RunUpdate;
+import dev.entangle.proto.query.v1.StepSelector;
+import dev.entangle.proto.query.v1.SweepPoint;
+import dev.entangle.proto.query.v1.SweepRequest;
+import dev.entangle.proto.query.v1.SweepResponse;
+import dev.entangle.proto.query.v1.TimelinePoint;
+import dev.entangle.proto.query.v1.TimelineRequest;
+import dev.entangle.proto.query.v1.TimelineResponse;
+import dev.entangle.proto.query.v1.WatchRunRequest;
+import dev.entangle.query.Comparisons;
+import dev.entangle.query.ProfileMetrics;
+import dev.entangle.query.ProfileView;
+import io.grpc.Status;
+import io.quarkus.grpc.GrpcService;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.Uni;
+import jakarta.inject.Inject;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** The Query gRPC API (proto/entangle/query/v1/query.proto) over the results view. */
+@GrpcService
+public class QueryGrpcService implements Query {
+
+    @Inject
+    ProfileView view;
+
+    @Inject
+    SpectraReader spectra;
+
+    @Override
+    public Uni<ListRunsResponse> listRuns(ListRunsRequest request) {
+        ListRunsResponse.Builder b = ListRunsResponse.newBuilder();
+        for (ProfileView.Run r : view.runs()) {
+            RunSummary.Builder s = RunSummary.newBuilder().setRun(r.name).setMethod(r.method()).setHyper(r.hyper())
+                    .addAllSteps(r.steps()).setBaseId(r.baseId());
+            r.latestStep().ifPresent(step -> {
+                s.setUnitsDone(r.unitsDone(step)).setUnitsTotal(r.unitsTotal(step));
+                s.setState(r.unitsDone(step) >= r.unitsTotal(step) ? "complete" : "profiling");
+            });
+            b.addRuns(s);
+        }
+        return Uni.createFrom().item(b.build());
+    }
+
+    @Override
+    public Uni<GetProfileResponse> getProfile(GetProfileRequest req) {
+        return Uni.createFrom().item(() -> {
+            ProfileView.Entry e = view.profile(req.getRun(), req.hasStep() ? step(req.getStep()) : null, req.getTarget()).orElseThrow(() ->
+                    Status.NOT_FOUND.withDescription("no profile " + req.getTarget() + " for run " + req.getRun()
+                            + (req.hasStep() && !req.getStep().getLatest() ? " step " + req.getStep().getStep() : "")).asRuntimeException());
+            GetProfileResponse.Builder b = GetProfileResponse.newBuilder().setRun(req.getRun()).setStep(e.result().getStep())
+                    .setCheckpointId(e.result().getCheckpointId()).setProfile(e.profile());
+            if (req.getSpectra()) {
+                if (e.result().getSpectraKey().isEmpty()) {
+                    throw Status.FAILED_PRECONDITION.withDescription("spectra were not kept for this profile (entangle.profiler.spectra=false)").asRuntimeException();
+                }
+                for (Map.Entry<Integer, double[]> s : spectra.read(e.result().getSpectraKey(), e.profile().getName()).entrySet()) {
+                    CutSpectrum.Builder cs = CutSpectrum.newBuilder().setCut(s.getKey());
+                    for (double p : s.getValue()) cs.addP(p);
+                    b.addSpectra(cs);
+                }
+            }
+            return b.build();
+        }).runSubscriptionOn(io.smallrye.mutiny.infrastructure.Infrastructure.getDefaultWorkerPool());
+    }
+
+    @Override
+    public Uni<CompareResponse> compare(CompareRequest req) {
+        String target = target(req.getTarget(), req.getLayer(), req.getModule());
+        CompareResponse.Builder b = CompareResponse.newBuilder().setTarget(target);
+        for (String run : req.getRunsList()) {
+            ProfileView.Entry e = view.profile(run, req.hasStep() ? step(req.getStep()) : null, target).orElse(null);
+            b.addRuns(Comparisons.run(run, e, p -> List.of()));
+        }
+        return Uni.createFrom().item(b.build());
+    }
+
+    @Override
+    public Uni<NoHairResponse> noHair(NoHairRequest req) {
+        if (req.getRunsCount() < 2) {
+            return Uni.createFrom().failure(Status.INVALID_ARGUMENT.withDescription("the no-hair report compares at least two runs").asRuntimeException());
+        }
+        List<Map<String, ProfileView.Entry>> perRun = new ArrayList<>();
+        for (String run : req.getRunsList()) {
+            ProfileView.Run r = view.run(run).orElseThrow(() -> Status.NOT_FOUND.withDescription("unknown run " + run).asRuntimeException());
+            Long s = req.hasStep() ? step(req.getStep()) : null;
+            long at = s != null ? s : r.latestStep().orElse(-1L);
+            perRun.add(r.profiles(at));
+        }
+        return Uni.createFrom().item(NoHairResponse.newBuilder().addAllLayers(Comparisons.noHair(perRun)).build());
+    }
+
+    @Override
+    public Uni<TimelineResponse> timeline(TimelineRequest req) {
+        ProfileView.Run r = view.run(req.getRun()).orElseThrow(() ->
+                Status.NOT_FOUND.withDescription("unknown run " + req.getRun()).asRuntimeException());
+        TimelineResponse.Builder b = TimelineResponse.newBuilder();
+        for (long step : r.steps()) {
+            Optional<Double> v = switch (req.getMetric()) {
+                case "test_loss" -> r.metrics(step).filter(Metrics::hasTestLoss).map(Metrics::getTestLoss);
+                case "train_loss" -> r.metrics(step).filter(Metrics::hasTrainLoss).map(Metrics::getTrainLoss);
+                default -> Optional.ofNullable(r.profiles(step).get(req.getTarget()))
+                        .map(e -> metric(e.profile(), req.getMetric()));
+            };
+            v.ifPresent(x -> b.addPoints(TimelinePoint.newBuilder().setStep(step).setValue(x)));
+        }
+        return Uni.createFrom().item(b.build());
+    }
+
+    @Override
+    public Uni<SweepResponse> sweep(SweepRequest req) {
+        SweepResponse.Builder b = SweepResponse.newBuilder();
+        for (String run : req.getRunsList()) {
+            ProfileView.Entry e = view.profile(run, req.hasStep() ? step(req.getStep()) : null, req.getTarget()).orElse(null);
+            if (e == null) continue;
+            var h = e.result().getHyper();
+            double x = switch (req.getBy()) {
+                case "alpha" -> h.hasLoraAlpha() ? h.getLoraAlpha() : Double.NaN;
+                case "r" -> h.hasR() ? h.getR() : Double.NaN;
+                case "lr" -> h.hasLearningRate() ? h.getLearningRate() : Double.NaN;
+                case "chi" -> h.hasBondDim() ? h.getBondDim() : Double.NaN;
+                default -> throw Status.INVALID_ARGUMENT.withDescription("sweep by alpha, r, lr or chi, not '" + req.getBy() + "'").asRuntimeException();
+            };
+            SweepPoint.Builder p = SweepPoint.newBuilder().setRun(run).setX(x).setMidS(ProfileMetrics.midS(e.profile()))
+                    .setValleyDepth(ProfileMetrics.valleyDepth(e.profile()));
+            view.run(run).flatMap(r -> r.latestStep().flatMap(r::metrics)).filter(Metrics::hasTestLoss)
+                    .ifPresent(m -> p.setTestLoss(m.getTestLoss()));
+            b.addPoints(p);
+        }
+        return Uni.createFrom().item(b.build());
+    }
+
+    @Override
+    public Multi<RunUpdate> watchRun(WatchRunRequest req) {
+        return Multi.createFrom().emitter(em -> {
+            Runnable stop = view.listen(r -> {
+                if (!r.getRun().equals(req.getRun())) return;
+                ProfileView.Run run = view.run(r.getRun()).orElseThrow();
+                for (Profile p : r.getProfilesList()) {
+                    em.emit(RunUpdate.newBuilder().setRun(r.getRun()).setStep(r.getStep()).setTarget(r.getTarget())
+                            .setUnitsDone(run.unitsDone(r.getStep())).setUnitsTotal(run.unitsTotal(r.getStep())).setProfile(p).build());
+                }
+            });
+            em.onTermination(stop);
+        });
+    }
+
+    private static double metric(Profile p, String name) {
+        try {
+            return ProfileMetrics.metric(p, name);
+        } catch (IllegalArgumentException e) {
+            throw Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException();
+        }
+    }
+
+    /** A given selector: its step, or null for "latest". */
+    static Long step(StepSelector s) {
+        return s.getLatest() ? null : s.getStep();
+    }
+
+    static String target(String target, int layer, String module) {
+        if (!target.isBlank()) return target;
+        if (module.isBlank()) throw Status.INVALID_ARGUMENT.withDescription("give a target or a module (and layer)").asRuntimeException();
+        return "layers." + layer + "." + module;
+    }
+}
