@@ -12,12 +12,27 @@ final class Errors implements CommandLine.IExecutionExceptionHandler {
     static final int BAD_INPUT = 2;
     static final int INTERNAL = 1;
 
+    /** A service's refusal as a one-line error (INVALID_ARGUMENT carries the rule broken). */
+    static RuntimeException remote(String endpoint, io.grpc.StatusRuntimeException s) {
+        String d = s.getStatus().getDescription() == null ? "" : s.getStatus().getDescription();
+        return switch (s.getStatus().getCode()) {
+            case INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION -> new IllegalArgumentException(d);
+            case UNAVAILABLE -> new IllegalStateException(endpoint + " unavailable (is the stack up? ./entangle up): " + d);
+            default -> new IllegalStateException(endpoint + ": " + s.getStatus().getCode() + " " + d);
+        };
+    }
+
     @Override
     public int handleExecutionException(Exception ex, CommandLine cl, CommandLine.ParseResult parsed) {
         boolean verbose = parsed.subcommands().stream().anyMatch(p -> p.hasMatchedOption("--verbose"))
                 || parsed.hasMatchedOption("--verbose");
         var err = cl.getErr();
         if (verbose) ex.printStackTrace(err);
+        if (ex instanceof IllegalStateException && !verbose) {
+            err.println("entangle: " + ex.getMessage());
+            err.flush();
+            return INTERNAL;
+        }
         if (ex instanceof CheckpointException || ex instanceof IllegalArgumentException) {
             err.println("entangle: " + ex.getMessage());
             err.flush();

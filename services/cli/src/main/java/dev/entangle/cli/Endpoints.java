@@ -1,0 +1,25 @@
+package dev.entangle.cli;
+
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+
+/** Where the services listen (the local stack's defaults, overridable by flags or environment). */
+final class Endpoints {
+
+    static final String INGEST = env("ENTANGLE_INGEST", "localhost:8081");
+    static final String QUERY = env("ENTANGLE_QUERY", "localhost:8084");
+
+    private Endpoints() {}
+
+    static ManagedChannel channel(String hostPort) {
+        int colon = hostPort.lastIndexOf(':');
+        if (colon < 0) throw new IllegalArgumentException("endpoint '" + hostPort + "' is not HOST:PORT");
+        return ManagedChannelBuilder.forAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)))
+                .usePlaintext().maxInboundMessageSize(64 << 20).build();
+    }
+
+    private static String env(String name, String fallback) {
+        String v = System.getenv(name);
+        return v == null || v.isBlank() ? fallback : v;
+    }
+}
