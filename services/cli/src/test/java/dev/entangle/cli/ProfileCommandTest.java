@@ -85,6 +85,21 @@ class ProfileCommandTest {
         assertTrue(verbose.err().contains("CheckpointException"), "stack trace with --verbose");
     }
 
+    /** The whole bad-input corpus through the command: exit 2, one line naming the rule, no trace. */
+    @org.junit.jupiter.api.TestFactory
+    java.util.stream.Stream<org.junit.jupiter.api.DynamicTest> badInputCorpus() {
+        return dev.entangle.core.testing.BadInputs.all().stream().map(c -> org.junit.jupiter.api.DynamicTest.dynamicTest(c.name(), () -> {
+            Path d = Files.createDirectories(dir.resolve(c.name().replaceAll("[^A-Za-z0-9]+", "-")));
+            var b = c.builder().build(d);
+            Run r = b.base() == null ? run("profile", b.checkpoint().toString())
+                    : run("profile", b.checkpoint().toString(), "--base", b.base().toString());
+            assertEquals(2, r.code(), r.err());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+            assertTrue(r.err().contains(": " + c.rule()), r.err());
+            assertEquals("", r.out());
+        }));
+    }
+
     @Test
     void usageErrorsExitNonZero() {
         assertEquals(2, run("profile").code());

@@ -173,6 +173,9 @@ public final class CheckpointIngester {
         }
         CheckpointManifest base = store.read(Layout.baseManifest(baseId)).map(CheckpointIngester::parse).orElseThrow(() ->
                 new CheckpointException(ckpt.dir(), null, "unknown base model", "'" + baseId + "' is not registered; ingest it with --base-model first"));
+        if (base.config() != null) {
+            DeltaAssembler.requireSameArchitecture(ckpt.config(), base.config(), Path.of(Layout.baseManifest(baseId)), ckpt.dir());
+        }
         List<String> names = locateFullModelTensors(ckpt);
         List<String> targets = new ArrayList<>();
         for (String n : names) {

@@ -20,11 +20,15 @@ import java.util.List;
  */
 public final class CheckpointProfiler {
 
-    /** What to profile. {@code probe} null: the checkpoint's own attention_probe.safetensors, if any. */
+    /**
+     * What to profile. {@code probe} null: the checkpoint's own attention_probe.safetensors, if
+     * any. {@code modules} null or empty: those of the defaults (q_proj, v_proj) the checkpoint
+     * has; named modules must all be there.
+     */
     public record Request(Path checkpoint, Path base, Path probe, List<String> modules, ProfileOptions options,
                           boolean unmasked) {
         public Request {
-            modules = modules == null || modules.isEmpty() ? DeltaAssembler.DEFAULT_MODULES : List.copyOf(modules);
+            modules = modules == null || modules.isEmpty() ? List.of() : List.copyOf(modules);
             options = options == null ? ProfileOptions.DEFAULT : options;
         }
     }
@@ -50,7 +54,10 @@ public final class CheckpointProfiler {
                 info.put("note", "--base is not needed for an adapter checkpoint and was not used");
             }
             ObjectNode deltas = doc.putObject("deltas");
-            for (DeltaMatrix d : DeltaAssembler.deltas(ckpt, base, req.modules())) {
+            List<DeltaMatrix> found = req.modules().isEmpty()
+                    ? DeltaAssembler.deltasPresent(ckpt, base, DeltaAssembler.DEFAULT_MODULES)
+                    : DeltaAssembler.deltas(ckpt, base, req.modules());
+            for (DeltaMatrix d : found) {
                 EntanglementProfile p = calculator.profile(d, req.options());
                 ObjectNode o = ProfileJson.profile(p);
                 if (d.rank() > 0) {

@@ -38,11 +38,33 @@ public final class DeltaAssembler {
         return deltas(ckpt, base, modules, key -> true);
     }
 
+    /**
+     * ΔW of those of the given modules the checkpoint has (an adapter may target only some of
+     * the defaults); refuses a checkpoint that has none of them.
+     */
+    public static List<DeltaMatrix> deltasPresent(Checkpoint ckpt, Checkpoint base, List<String> modules) {
+        List<String> present = modules.stream().filter(m -> hasModule(ckpt, m)).toList();
+        if (present.isEmpty()) {
+            throw new CheckpointException(ckpt.tensors().location(), null, "target module not found",
+                    "none of " + modules + " in this " + ckpt.kind().method() + " checkpoint");
+        }
+        return deltas(ckpt, base, present);
+    }
+
+    private static boolean hasModule(Checkpoint ckpt, String module) {
+        String suffix = switch (ckpt.kind()) {
+            case FULL_MODEL -> "\\.weight";
+            case LORA -> "\\.lora_A(?:\\.[^.]+)?\\.weight";
+            case MPS -> "\\.mps_A\\.core1";
+        };
+        return !locate(ckpt.tensors(), List.of(module), suffix).isEmpty();
+    }
+
     /** ΔW of one target "layers.{i}.{module}" (reads only that target's tensors). */
     public static DeltaMatrix delta(Checkpoint ckpt, Checkpoint base, String key) {
         java.util.regex.Matcher m = Pattern.compile("layers\\.(\\d+)\\.([A-Za-z0-9_]+)").matcher(key);
         if (!m.matches()) throw new IllegalArgumentException("target '" + key + "' is not layers.{i}.{module}");
-        List<DeltaMatrix> one = deltas(ckpt, base, List.of(m.group(2)), key::equals);
+        List<DeltaMatrix> one = deltas(ckpt, base, List.of(m.group(2)), key::equals, false);
         if (one.isEmpty()) {
             throw new CheckpointException(ckpt.tensors().location(), null, "target module not found", "no tensors for " + key);
         }
@@ -51,6 +73,11 @@ public final class DeltaAssembler {
 
     private static List<DeltaMatrix> deltas(Checkpoint ckpt, Checkpoint base, List<String> modules,
                                             java.util.function.Predicate<String> keys) {
+        return deltas(ckpt, base, modules, keys, true);
+    }
+
+    private static List<DeltaMatrix> deltas(Checkpoint ckpt, Checkpoint base, List<String> modules,
+                                            java.util.function.Predicate<String> keys, boolean requireAll) {
         if (modules.isEmpty()) throw new IllegalArgumentException("no modules requested");
         for (String m : modules) {
             if (!m.matches("[A-Za-z0-9_]+")) {
@@ -62,7 +89,7 @@ public final class DeltaAssembler {
             case LORA -> lora(ckpt, modules, keys);
             case MPS -> mps(ckpt, modules, keys);
         };
-        if (out.isEmpty()) return out;
+        if (!requireAll) return out;
         for (String m : modules) {
             if (out.stream().noneMatch(d -> d.module().equals(m))) {
                 throw new CheckpointException(ckpt.tensors().location(), null, "target module not found",
@@ -157,15 +184,19 @@ public final class DeltaAssembler {
     }
 
     private static void checkSameArchitecture(Checkpoint ckpt, Checkpoint base) {
-        JsonNode a = ckpt.modelConfig().orElseThrow();
-        JsonNode b = base.modelConfig().orElseThrow();
+        requireSameArchitecture(ckpt.config(), base.config(), base.dir().resolve(Checkpoint.MODEL_CONFIG), ckpt.dir());
+    }
+
+    /** A base must be the same architecture as the fine-tuned model: these config.json fields agree. */
+    public static void requireSameArchitecture(JsonNode config, JsonNode baseConfig, java.nio.file.Path baseWhere,
+                                               java.nio.file.Path where) {
         for (String field : List.of("model_type", "hidden_size", "num_hidden_layers", "num_attention_heads",
                 "num_key_value_heads", "intermediate_size", "head_dim")) {
-            JsonNode x = a.get(field);
-            JsonNode y = b.get(field);
+            JsonNode x = config.get(field);
+            JsonNode y = baseConfig.get(field);
             if (x != null && y != null && !x.equals(y)) {
-                throw new CheckpointException(base.dir().resolve(Checkpoint.MODEL_CONFIG), null, "base of another architecture",
-                        field + " is " + y + " in the base but " + x + " in " + ckpt.dir());
+                throw new CheckpointException(baseWhere, null, "base of another architecture",
+                        field + " is " + y + " in the base but " + x + " in " + where);
             }
         }
     }
