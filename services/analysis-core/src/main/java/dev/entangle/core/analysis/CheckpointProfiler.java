@@ -1,6 +1,8 @@
 package dev.entangle.core.analysis;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.entangle.core.attention.AttentionAnalysis;
+import dev.entangle.core.attention.AttentionProbe;
 import dev.entangle.core.checkpoint.Checkpoint;
 import dev.entangle.core.checkpoint.CheckpointKind;
 import dev.entangle.core.checkpoint.DeltaAssembler;
@@ -9,6 +11,7 @@ import dev.entangle.core.profile.EntanglementProfile;
 import dev.entangle.core.profile.ProfileCalculator;
 import dev.entangle.core.profile.ProfileOptions;
 import dev.entangle.core.report.ProfileJson;
+import dev.entangle.core.safetensors.SafetensorsFile;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -70,8 +73,33 @@ public final class CheckpointProfiler {
             Path probe = req.probe() != null ? req.probe() : ckpt.attentionProbe().orElse(null);
             if (probe != null) {
                 info.put("probe", probe.toString());
+                profileProbe(probe, req, doc);
             }
         }
         return doc;
+    }
+
+    /** "attention" (every layer and head, optionally unmasked too) and "outputs" (XXᵀ per layer). */
+    private void profileProbe(Path probeFile, Request req, ObjectNode doc) {
+        try (SafetensorsFile src = SafetensorsFile.open(probeFile)) {
+            AttentionProbe probe = AttentionProbe.of(src);
+            AttentionAnalysis analysis = new AttentionAnalysis(calculator);
+            ObjectNode attention = doc.putObject("attention");
+            ObjectNode outputs = doc.putObject("outputs");
+            for (int layer : probe.layers()) {
+                for (AttentionAnalysis.Named n : analysis.heads(probe, layer, req.options(), req.unmasked())) {
+                    attention.set(n.name(), named(n));
+                }
+                outputs.set(AttentionAnalysis.outputKey(layer), named(analysis.output(probe, layer, req.options())));
+            }
+        }
+    }
+
+    private static ObjectNode named(AttentionAnalysis.Named n) {
+        ObjectNode o = ProfileJson.profile(n.profile());
+        o.put("source", n.source());
+        n.extras().forEach(o::put);
+        ProfileJson.warnings(o, n.warnings());
+        return o;
     }
 }
