@@ -12,6 +12,7 @@ import java.util.regex.Pattern;
  * runs/RUN/steps/STEP                        index: the checkpoint id of a run's step
  * profiles/ID/TARGET/SETTINGS/result.json    a profiler result (settings = hash of the analysis settings)
  * profiles/ID/TARGET/SETTINGS/spectra.safetensors
+ * theory/monte-carlo/KIND/ROWSxCOLS/r-R_chi-X_n-N_seed-S.pb   a cached Monte-Carlo baseline
  * </pre>
  */
 public final class Layout {
@@ -51,6 +52,12 @@ public final class Layout {
     public static String profile(String checkpointId, String target, String settings, String file) {
         return "profiles/" + requireHex(checkpointId) + "/" + requireName(target, "target") + "/"
                 + requireName(settings, "settings") + "/" + file;
+    }
+
+    /** Cache key of a Monte-Carlo baseline: (kind, shape, r, χ, samples, seed) fix its numbers. */
+    public static String monteCarlo(String kind, long rows, long cols, int rank, int chi, int samples, long seed) {
+        return "theory/monte-carlo/" + requireName(kind, "kind") + "/" + rows + "x" + cols + "/r-" + rank + "_chi-" + chi
+                + "_n-" + samples + "_seed-" + seed + ".pb";
     }
 
     public static String requireName(String name, String what) {
