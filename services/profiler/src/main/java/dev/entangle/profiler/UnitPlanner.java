@@ -1,5 +1,6 @@
 package dev.entangle.profiler;
 
+import dev.entangle.core.attention.AttentionAnalysis;
 import dev.entangle.proto.events.v1.AnalysisSettings;
 import dev.entangle.proto.events.v1.CheckpointIngested;
 import dev.entangle.proto.events.v1.ProfileTask;
@@ -22,8 +23,9 @@ public final class UnitPlanner {
         List<Unit> units = new ArrayList<>();
         for (String t : ev.getTargetsList()) units.add(new Unit(UnitKind.DELTA, t));
         if (ev.getHasProbe() && attention) {
-            for (int i = 0; i < probeLayers; i++) units.add(new Unit(UnitKind.ATTENTION, "layers." + i));
-            for (int i = 0; i < probeLayers; i++) units.add(new Unit(UnitKind.OUTPUT, "layers." + i));
+            // targets differ per kind: a result's key is (checkpoint, target, settings)
+            for (int i = 0; i < probeLayers; i++) units.add(new Unit(UnitKind.ATTENTION, attentionTarget(i)));
+            for (int i = 0; i < probeLayers; i++) units.add(new Unit(UnitKind.OUTPUT, AttentionAnalysis.outputKey(i)));
         }
         List<ProfileTask> tasks = new ArrayList<>(units.size());
         for (int i = 0; i < units.size(); i++) {
@@ -34,5 +36,14 @@ public final class UnitPlanner {
                     .setUnitIndex(i).setUnitCount(units.size()).build());
         }
         return tasks;
+    }
+
+    public static String attentionTarget(int layer) { return "layers." + layer + ".attention"; }
+
+    /** The layer of an ATTENTION or OUTPUT unit's target. */
+    public static int layerOf(String target) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("layers\\.(\\d+)\\.(attention|XXt)").matcher(target);
+        if (!m.matches()) throw new IllegalArgumentException("not an attention/output unit target: " + target);
+        return Integer.parseInt(m.group(1));
     }
 }

@@ -1,5 +1,7 @@
 package dev.entangle.profiler;
 
+import dev.entangle.core.attention.AttentionAnalysis;
+import dev.entangle.core.attention.AttentionProbe;
 import dev.entangle.core.checkpoint.Checkpoint;
 import dev.entangle.core.checkpoint.DeltaAssembler;
 import dev.entangle.core.checkpoint.DeltaMatrix;
@@ -8,6 +10,7 @@ import dev.entangle.core.profile.EntanglementProfile;
 import dev.entangle.core.profile.ProfileCalculator;
 import dev.entangle.core.profile.ProfileOptions;
 import dev.entangle.core.safetensors.DType;
+import dev.entangle.core.safetensors.SafetensorsFile;
 import dev.entangle.core.safetensors.SafetensorsWriter;
 import dev.entangle.proto.events.v1.Hyperparameters;
 import dev.entangle.proto.events.v1.Metrics;
@@ -49,9 +52,9 @@ public final class UnitWorker {
     /** Profiles named for the result, plus the per-cut spectra to keep. */
     private record Computed(List<Profile> profiles, Map<String, EntanglementProfile> raw) {}
 
-    /** Whether this worker computes units of a kind (attention units need the attention probe code). */
+    /** Whether checkpoints with a probe get ATTENTION and OUTPUT units. */
     public boolean computesAttention() {
-        return false;
+        return true;
     }
 
     public ProfileComputed compute(ProfileTask task) throws IOException {
@@ -60,6 +63,8 @@ public final class UnitWorker {
         ProfileOptions options = Settings.options(task.getSettings());
         Computed c = switch (task.getKind()) {
             case DELTA -> delta(m, task.getTarget(), options);
+            case ATTENTION -> attention(m, UnitPlanner.layerOf(task.getTarget()), options, task.getSettings().getUnmasked());
+            case OUTPUT -> output(m, UnitPlanner.layerOf(task.getTarget()), options);
             default -> throw new IllegalArgumentException("unit kind " + task.getKind() + " is not computed by this profiler");
         };
         String settingsKey = Settings.key(task.getSettings());
@@ -90,6 +95,30 @@ public final class UnitWorker {
             }
             return new Computed(List.of(ProfileMessages.profile(d.key(), p, extras, d.warnings())), Map.of(d.key(), p));
         }
+    }
+
+    private Computed attention(CheckpointManifest m, int layer, ProfileOptions options, boolean unmasked) throws IOException {
+        try (SafetensorsFile src = SafetensorsFile.open(checkpoints.probe(m))) {
+            return named(new AttentionAnalysis(calculator).heads(AttentionProbe.of(src), layer, options, unmasked));
+        }
+    }
+
+    private Computed output(CheckpointManifest m, int layer, ProfileOptions options) throws IOException {
+        try (SafetensorsFile src = SafetensorsFile.open(checkpoints.probe(m))) {
+            return named(List.of(new AttentionAnalysis(calculator).output(AttentionProbe.of(src), layer, options)));
+        }
+    }
+
+    private static Computed named(List<AttentionAnalysis.Named> all) {
+        List<Profile> profiles = new ArrayList<>();
+        Map<String, EntanglementProfile> raw = new LinkedHashMap<>();
+        for (AttentionAnalysis.Named n : all) {
+            Map<String, Double> extras = new LinkedHashMap<>(n.extras());
+            extras.put("captured", n.source().equals("captured") ? 1.0 : 0.0);
+            profiles.add(ProfileMessages.profile(n.name(), n.profile(), extras, n.warnings()));
+            raw.put(n.name(), n.profile());
+        }
+        return new Computed(profiles, raw);
     }
 
     /** Every cut's normalised spectrum as F64 tensors "{profile}.cut{k}" in one safetensors object. */

@@ -99,4 +99,31 @@ class UnitWorkerTest {
         assertArrayEquals(new Object[]{16.0, Math.log(16)},
                 new Object[]{a.getProfiles(0).getExtrasOrThrow("rank"), a.getProfiles(0).getExtrasOrThrow("ln_r")});
     }
+
+    /** Attention (every head; rebuilt or captured) and XXᵀ units from the stored probe equal the oracle. */
+    @TestFactory
+    Stream<DynamicTest> attentionAndOutputUnitsMatchOracle() {
+        return Stream.of("lora-r16-a16/checkpoint-150", "fft-lr1e-4/checkpoint-30", "mps-r8-chi8-a16/checkpoint-1").map(name -> DynamicTest.dynamicTest(name, () -> {
+            Path ckpt = Fixtures.root().resolve("runs/" + name);
+            JsonNode oracle = Fixtures.oracle(ckpt);
+            List<ProfileTask> tasks = UnitPlanner.plan(event(ckpt), 2, EXACT, true);
+            assertEquals(4 + 2 + 2, tasks.size(), "4 ΔW, 2 attention layers, 2 output operators");
+            int heads = 0;
+            for (ProfileTask t : tasks) {
+                if (t.getKind() == UnitKind.DELTA) continue;
+                ProfileComputed r = worker.compute(t);
+                for (Profile p : r.getProfilesList()) {
+                    JsonNode o = oracle.get(t.getKind() == UnitKind.OUTPUT ? "outputs" : "attention").get(p.getName());
+                    double tol = t.getKind() == UnitKind.OUTPUT || p.getExtrasOrThrow("captured") == 1.0 ? 1e-6 : 1e-4;
+                    for (int i = 0; i < p.getCutsCount(); i++) {
+                        assertEquals(o.get("profile").get(i).get("S").doubleValue(), p.getCuts(i).getEntropy(), tol, p.getName() + " cut " + (i + 1));
+                    }
+                    if (t.getKind() == UnitKind.ATTENTION) heads++;
+                    else assertTrue(p.getExtrasOrThrow("stable_rank") >= 1);
+                }
+                assertTrue(store.exists(Layout.profile(t.getCheckpointId(), t.getTarget(), "exact_renyi-2", "result.pb")));
+            }
+            assertEquals(oracle.get("attention").size(), heads, "every head of every layer");
+        }));
+    }
 }
