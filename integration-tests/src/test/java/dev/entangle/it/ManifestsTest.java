@@ -137,7 +137,11 @@ class ManifestsTest {
             List<String> names = new ArrayList<>();
             for (String k : props(service).stringPropertyNames()) {
                 Matcher m = Pattern.compile("mp\\.messaging\\.(incoming|outgoing)\\.([a-z-]+)\\.connector").matcher(k);
-                if (m.matches()) names.add(m.group(2));
+                if (m.matches()) {
+                    // a channel is its topic unless it names one explicitly
+                    String topic = props(service).getProperty("mp.messaging." + m.group(1) + "." + m.group(2) + ".topic", m.group(2));
+                    names.add(topic);
+                }
             }
             channels.put(service, names);
         }

@@ -18,5 +18,12 @@ public final class Topics {
     /** Tasks that cannot be processed (the task bytes, with the reason in the {@code dead-letter-reason} header). */
     public static final String PROFILE_TASKS_DLQ = "profile-tasks-dlq";
 
+    /**
+     * The profiler both plans tasks onto {@link #PROFILE_TASKS} and consumes them; SmallRye
+     * forbids one channel name for both directions, so the planner's outgoing channel has this
+     * name and {@code topic=profile-tasks}.
+     */
+    public static final String PROFILE_TASKS_OUT = "profile-tasks-out";
+
     private Topics() {}
 }

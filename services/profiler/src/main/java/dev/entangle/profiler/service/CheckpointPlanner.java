@@ -41,7 +41,7 @@ public class CheckpointPlanner {
     UnitWorker worker;
 
     @Inject
-    @Channel(Topics.PROFILE_TASKS)
+    @Channel(Topics.PROFILE_TASKS_OUT)
     MutinyEmitter<byte[]> tasks;
 
     @Incoming(Topics.CHECKPOINTS_INGESTED)

@@ -27,6 +27,13 @@ public class QueryBeans {
         String bucket();
     }
 
+    /** The results view the consumer feeds and the API reads. */
+    @Produces
+    @jakarta.inject.Singleton
+    dev.entangle.query.ProfileView view() {
+        return new dev.entangle.query.ProfileView();
+    }
+
     @Produces
     @ApplicationScoped
     ObjectStore objectStore(S3 s3) {

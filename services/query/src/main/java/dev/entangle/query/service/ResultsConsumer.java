@@ -4,9 +4,7 @@ import dev.entangle.proto.Topics;
 import dev.entangle.proto.events.v1.ProfileComputed;
 import dev.entangle.query.ProfileView;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Inject;
-import jakarta.inject.Singleton;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 
 import java.io.IOException;
@@ -24,11 +22,5 @@ public class ResultsConsumer {
     @Incoming(Topics.PROFILES_COMPUTED)
     public void apply(byte[] payload) throws IOException {
         view.apply(ProfileComputed.parseFrom(payload));
-    }
-
-    @Produces
-    @Singleton
-    ProfileView view() {
-        return new ProfileView();
     }
 }
