@@ -83,7 +83,7 @@ class ManifestsTest {
     @SuppressWarnings("unchecked")
     void deploymentsListenWhereTheServicesDoWithProbesAndSecretCredentials() throws IOException {
         Pattern port = Pattern.compile("\\$\\{(ENTANGLE_[A-Z_]+_HTTP_PORT):(\\d+)}");
-        for (String service : List.of("checkpoint-ingest", "profiler", "query")) {
+        for (String service : List.of("checkpoint-ingest", "profiler", "theory", "query")) {
             assertTrue(deployments.containsKey(service), "k8s/base has a Deployment " + service);
             Matcher m = port.matcher(props(service).getProperty("quarkus.http.port"));
             assertTrue(m.matches(), service + " reads its port from an ENTANGLE_*_HTTP_PORT variable");
@@ -167,7 +167,7 @@ class ManifestsTest {
         try (Reader r = Files.newBufferedReader(root.resolve("deploy/docker-compose.yml"))) {
             Map<String, Object> compose = new Yaml().load(r);
             Map<String, Object> services = (Map<String, Object>) compose.get("services");
-            assertTrue(services.keySet().containsAll(List.of("kafka", "minio", "checkpoint-ingest", "profiler", "query")));
+            assertTrue(services.keySet().containsAll(List.of("kafka", "minio", "checkpoint-ingest", "profiler", "theory", "query")));
         }
     }
 }

@@ -46,6 +46,9 @@ public class QueryGrpcService implements Query {
     @Inject
     SpectraReader spectra;
 
+    @Inject
+    TheoryBaselines theory;
+
     @Override
     public Uni<ListRunsResponse> listRuns(ListRunsRequest request) {
         ListRunsResponse.Builder b = ListRunsResponse.newBuilder();
@@ -86,12 +89,15 @@ public class QueryGrpcService implements Query {
     @Override
     public Uni<CompareResponse> compare(CompareRequest req) {
         String target = target(req.getTarget(), req.getLayer(), req.getModule());
-        CompareResponse.Builder b = CompareResponse.newBuilder().setTarget(target);
-        for (String run : req.getRunsList()) {
-            ProfileView.Entry e = view.profile(run, req.hasStep() ? step(req.getStep()) : null, target).orElse(null);
-            b.addRuns(Comparisons.run(run, e, p -> List.of()));
-        }
-        return Uni.createFrom().item(b.build());
+        // baselines come from the theory service over gRPC: off the event loop
+        return Uni.createFrom().item(() -> {
+            CompareResponse.Builder b = CompareResponse.newBuilder().setTarget(target);
+            for (String run : req.getRunsList()) {
+                ProfileView.Entry e = view.profile(run, req.hasStep() ? step(req.getStep()) : null, target).orElse(null);
+                b.addRuns(Comparisons.run(run, e, theory::page));
+            }
+            return b.build();
+        }).runSubscriptionOn(io.smallrye.mutiny.infrastructure.Infrastructure.getDefaultWorkerPool());
     }
 
     @Override

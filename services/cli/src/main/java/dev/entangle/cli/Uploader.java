@@ -1,0 +1,106 @@
+package dev.entangle.cli;
+
+import com.google.protobuf.ByteString;
+import dev.entangle.core.checkpoint.Checkpoint;
+import dev.entangle.proto.ingest.v1.CheckpointIngestGrpc;
+import dev.entangle.proto.ingest.v1.FileChunk;
+import dev.entangle.proto.ingest.v1.IngestResult;
+import dev.entangle.proto.ingest.v1.UploadHeader;
+import dev.entangle.proto.ingest.v1.UploadProgress;
+import dev.entangle.proto.ingest.v1.UploadRequest;
+import dev.entangle.proto.ingest.v1.UploadResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+
+/**
+ * Client side of the ingest service's streaming upload: a header naming run / step / base,
+ * then the folder's safetensors and JSON files in chunks; progress messages while the server
+ * receives, validates, stores and publishes; one result at the end.
+ */
+public final class Uploader {
+
+    /** Bytes per upload message: well under the server's 16 MiB inbound limit. */
+    static final int CHUNK = 4 << 20;
+
+    private Uploader() {}
+
+    /** The files that travel: safetensors and JSON (configs, trainer event); anything else stays. */
+    public static List<Path> files(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(Files::isRegularFile).filter(p -> {
+                String n = p.getFileName().toString();
+                return n.endsWith(".safetensors") || n.endsWith(".json");
+            }).sorted().toList();
+        }
+    }
+
+    /**
+     * Validates the folder locally (kind, configs, every safetensors header), then uploads it.
+     *
+     * @throws StatusRuntimeException the service's refusal (INVALID_ARGUMENT names file, tensor and rule)
+     */
+    public static IngestResult upload(ManagedChannel channel, Path dir, UploadHeader header, Consumer<UploadProgress> progress)
+            throws IOException, InterruptedException, TimeoutException {
+        try (Checkpoint ignored = Checkpoint.open(dir)) {
+            // validated locally before a byte travels
+        }
+        return uploadUnchecked(channel, dir, header, progress);
+    }
+
+    /** Uploads without the local check (tests use it to prove the server refuses bad files itself). */
+    public static IngestResult uploadUnchecked(ManagedChannel channel, Path dir, UploadHeader header, Consumer<UploadProgress> progress)
+            throws IOException, InterruptedException, TimeoutException {
+        CompletableFuture<IngestResult> done = new CompletableFuture<>();
+        StreamObserver<UploadRequest> up = CheckpointIngestGrpc.newStub(channel).upload(new StreamObserver<>() {
+            @Override
+            public void onNext(UploadResponse r) {
+                if (r.hasResult()) done.complete(r.getResult());
+                else progress.accept(r.getProgress());
+            }
+
+            @Override
+            public void onError(Throwable t) { done.completeExceptionally(t); }
+
+            @Override
+            public void onCompleted() {
+                if (!done.isDone()) done.completeExceptionally(new IllegalStateException("the ingest service ended without a result"));
+            }
+        });
+        up.onNext(UploadRequest.newBuilder().setHeader(header).build());
+        byte[] buf = new byte[CHUNK];
+        outer:
+        for (Path f : files(dir)) {
+            long offset = 0;
+            try (InputStream in = Files.newInputStream(f)) {
+                int n;
+                while ((n = in.readNBytes(buf, 0, buf.length)) > 0) {
+                    if (done.isDone()) break outer; // the server already refused
+                    up.onNext(UploadRequest.newBuilder().setChunk(FileChunk.newBuilder()
+                            .setPath(f.getFileName().toString()).setOffset(offset).setData(ByteString.copyFrom(buf, 0, n))).build());
+                    offset += n;
+                }
+            }
+        }
+        up.onCompleted();
+        try {
+            return done.get(30, TimeUnit.MINUTES);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof StatusRuntimeException s) throw s;
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+}
