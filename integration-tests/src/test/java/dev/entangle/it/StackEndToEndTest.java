@@ -39,6 +39,7 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -70,6 +71,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * profilers' results equal the oracle, the query service compares LoRA, FFT and MPS, and the
  * duplicate, corrupt-file and restart cases hold.
  */
+@ExtendWith(SharedStack.class)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class StackEndToEndTest {
 
@@ -84,34 +86,32 @@ class StackEndToEndTest {
     static final Map<Path, IngestResult> ingested = new HashMap<>();
 
     @BeforeAll
-    static void up() throws Exception {
-        Path repo = Path.of(System.getProperty("entangle.repo", "..")).toAbsolutePath().normalize();
-        Path home = repo.resolve("integration-tests/target/stack-" + UUID.randomUUID().toString().substring(0, 8));
-        stack = new LocalStack(repo, home, LocalStack.Ports.free(), new PrintStream(System.out, true));
-        long t0 = System.nanoTime();
-        stack.up(Duration.ofSeconds(240));
-        System.out.printf("stack up in %.1f s%n", (System.nanoTime() - t0) / 1e9);
-        Map<String, String> env = stack.credentialsEnv();
-        s3 = new S3ObjectStore(new S3Config(stack.s3Endpoint(), env.get("ENTANGLE_S3_ACCESS_KEY"), env.get("ENTANGLE_S3_SECRET_KEY"),
-                "us-east-1", LocalStack.BUCKET));
-        ingest = channel("checkpoint-ingest");
-        query = channel("query");
+    static void connect() {
+        stack = SharedStack.stack();
+        s3 = SharedStack.s3();
+        ingest = SharedStack.channel("checkpoint-ingest");
+        query = SharedStack.channel("query");
     }
 
     static ManagedChannel channel(String service) {
-        return ManagedChannelBuilder.forAddress("127.0.0.1", stack.port(service)).usePlaintext().maxInboundMessageSize(64 << 20).build();
+        return SharedStack.channel(service);
     }
 
     @AfterAll
-    static void down() throws Exception {
+    static void disconnect() {
         if (ingest != null) ingest.shutdownNow();
         if (query != null) query.shutdownNow();
-        if (stack != null) {
-            stack.down();
-            for (String c : List.of(LocalStack.KAFKA, LocalStack.S3, "theory", "checkpoint-ingest", "profiler", "query")) {
-                assertFalse(stack.running(c), c + " still running after down");
-            }
-        }
+    }
+
+    static Set<String> ids() {
+        Set<String> ids = new HashSet<>();
+        ingested.values().forEach(r -> ids.add(r.getCheckpointId()));
+        return ids;
+    }
+
+    /** Every CheckpointIngested on the topic (any test's). */
+    static int allEvents() throws IOException {
+        return KafkaTopics.read(Topics.CHECKPOINTS_INGESTED, CheckpointIngested::parseFrom, e -> true, Integer.MAX_VALUE, Duration.ofSeconds(4)).size();
     }
 
     /** Objects ingest writes (the profilers keep writing results under profiles/ meanwhile). */
@@ -141,7 +141,9 @@ class StackEndToEndTest {
             assertTrue(s3.exists(r.getManifestKey()), "manifest of " + Fixtures.label(c));
             assertTrue(s3.exists(Layout.published(r.getCheckpointId())), "published marker of " + Fixtures.label(c));
         }
-        List<CheckpointIngested> events = readAll(Topics.CHECKPOINTS_INGESTED, ingested.size(), Duration.ofSeconds(30), CheckpointIngested::parseFrom);
+        Set<String> ids = ids();
+        List<CheckpointIngested> events = KafkaTopics.read(Topics.CHECKPOINTS_INGESTED, CheckpointIngested::parseFrom,
+                e -> ids.contains(e.getCheckpointId()), ingested.size() + 1, Duration.ofSeconds(8));
         Map<String, Integer> perCheckpoint = new HashMap<>();
         events.forEach(e -> perCheckpoint.merge(e.getCheckpointId(), 1, Integer::sum));
         assertEquals(ingested.size(), perCheckpoint.size(), "one event per checkpoint");
@@ -157,12 +159,12 @@ class StackEndToEndTest {
     void reIngestIsANoOp() throws Exception {
         Path c = Fixtures.root().resolve("runs/lora-r4-a16/checkpoint-30");
         long objects = ingestObjects();
+        int events = allEvents();
         IngestResult again = upload(c);
         assertEquals(IngestResult.State.DUPLICATE, again.getState());
         assertEquals(ingested.get(c).getCheckpointId(), again.getCheckpointId(), "same id");
         assertEquals(objects, ingestObjects(), "no new objects");
-        assertEquals(ingested.size(), readAll(Topics.CHECKPOINTS_INGESTED, ingested.size() + 1, Duration.ofSeconds(5), CheckpointIngested::parseFrom).size(),
-                "no second event");
+        assertEquals(events, allEvents(), "no second event");
     }
 
     @Test
@@ -170,6 +172,7 @@ class StackEndToEndTest {
     void corruptFilesAreRejectedWithTheRuleAndLeaveNothing() throws Exception {
         Path src = Fixtures.root().resolve("runs/lora-r16-a16/checkpoint-30");
         long objects = ingestObjects();
+        int events = allEvents();
         Path tmp = Files.createTempDirectory("corrupt");
         try {
             for (Path f : Uploader.files(src)) Files.copy(f, tmp.resolve(f.getFileName()));
@@ -189,8 +192,7 @@ class StackEndToEndTest {
         }
         assertEquals(objects, ingestObjects(), "the bucket is untouched");
         assertTrue(s3.list(Layout.runSteps("corrupt-run")).isEmpty());
-        assertEquals(ingested.size(), readAll(Topics.CHECKPOINTS_INGESTED, ingested.size() + 1, Duration.ofSeconds(5), CheckpointIngested::parseFrom).size(),
-                "the topic is untouched");
+        assertEquals(events, allEvents(), "the topic is untouched");
     }
 
     // ---- profiles -----------------------------------------------------------------------------
@@ -201,7 +203,9 @@ class StackEndToEndTest {
     void everyProfileArrivesAndEqualsTheOracle() throws Exception {
         int expected = ingested.size() * UNITS_PER_CHECKPOINT;
         long t0 = System.nanoTime();
-        List<ProfileComputed> results = readAll(Topics.PROFILES_COMPUTED, expected, Duration.ofSeconds(300), ProfileComputed::parseFrom);
+        Set<String> ids = ids();
+        List<ProfileComputed> results = KafkaTopics.read(Topics.PROFILES_COMPUTED, ProfileComputed::parseFrom,
+                r -> ids.contains(r.getCheckpointId()), expected, Duration.ofSeconds(300));
         System.out.printf("%d units profiled in %.1f s after ingest%n", results.size(), (System.nanoTime() - t0) / 1e9);
         Map<String, ProfileComputed> byKey = new HashMap<>();
         for (ProfileComputed r : results) byKey.put(r.getCheckpointId() + "/" + r.getTarget() + "/" + r.getSettingsKey(), r);
@@ -319,29 +323,5 @@ class StackEndToEndTest {
         }
         assertEquals(before, after, "Compare after restart");
         assertEquals(runsBefore, QueryGrpc.newBlockingStub(query).listRuns(ListRunsRequest.getDefaultInstance()), "ListRuns after restart");
-    }
-
-    // ---- Kafka helpers ------------------------------------------------------------------------
-
-    interface Parser<T> {
-        T parse(byte[] b) throws IOException;
-    }
-
-    /** Reads a topic from the start (fresh group) until {@code atLeast} records or the timeout. */
-    static <T> List<T> readAll(String topic, int atLeast, Duration timeout, Parser<T> parser) throws IOException {
-        Properties p = new Properties();
-        p.setProperty(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrap());
-        p.setProperty(ConsumerConfig.GROUP_ID_CONFIG, "it-" + UUID.randomUUID());
-        p.setProperty(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        p.setProperty(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        List<T> out = new ArrayList<>();
-        try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
-            c.subscribe(List.of(topic));
-            long deadline = System.nanoTime() + timeout.toNanos();
-            while (out.size() < atLeast && System.nanoTime() < deadline) {
-                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(250))) out.add(parser.parse(r.value()));
-            }
-        }
-        return out;
     }
 }

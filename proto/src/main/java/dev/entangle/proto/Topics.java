@@ -9,7 +9,7 @@ public final class Topics {
     /** {@code entangle.events.v1.CheckpointIngested}, keyed by run: a checkpoint's objects are all stored. */
     public static final String CHECKPOINTS_INGESTED = "checkpoints-ingested";
 
-    /** {@code ProfileTask}, keyed by checkpoint id: one unit of a checkpoint's analysis; consumer lag drives autoscaling. */
+    /** {@code ProfileTask}, keyed by checkpoint id and target (a checkpoint's units spread over partitions): one unit of a checkpoint's analysis; consumer lag drives autoscaling. */
     public static final String PROFILE_TASKS = "profile-tasks";
 
     /** {@code ProfileComputed}, keyed by run: one unit's profiles. */

@@ -118,8 +118,12 @@ public final class LocalStack {
             case "query" -> ports.query();
             case KAFKA -> ports.kafka();
             case S3 -> ports.s3();
-            default -> throw new IllegalArgumentException("no component " + service);
+            default -> extraPorts.containsKey(service) ? extraPorts.get(service) : throwUnknown(service);
         };
+    }
+
+    private static int throwUnknown(String service) {
+        throw new IllegalArgumentException("no component " + service);
     }
 
     // ---- up -----------------------------------------------------------------------------------
@@ -143,6 +147,21 @@ public final class LocalStack {
 
     /** Starts one service (after {@link #stop} of it, e.g. to test a restart). */
     public void startService(String service) throws IOException {
+        startService(service, service, port(service));
+    }
+
+    /**
+     * Starts another replica of a service under its own name and port (e.g. a second profiler
+     * sharing the task topic's partitions); {@link #stop}/{@link #kill} take that name.
+     */
+    public void startReplica(String service, String name, int port) throws IOException {
+        extraPorts.put(name, port);
+        startService(service, name, port);
+    }
+
+    private final Map<String, Integer> extraPorts = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private void startService(String service, String name, int port) throws IOException {
         Path jar = repo.resolve("services/" + service + "/target/quarkus-app/quarkus-run.jar");
         if (!Files.exists(jar)) throw new IllegalStateException(jar + " is missing: build first (./entangle build)");
         List<String> jvm = new ArrayList<>(List.of("-Xmx" + heap(service), "--enable-native-access=ALL-UNNAMED",
@@ -153,7 +172,18 @@ public final class LocalStack {
         cmd.add("-jar");
         cmd.add(jar.toString());
         Map<String, String> env = serviceEnv();
-        start(service, cmd, env);
+        env.put(portVariable(service), "" + port);
+        start(name, cmd, env);
+    }
+
+    private static String portVariable(String service) {
+        return switch (service) {
+            case "checkpoint-ingest" -> "ENTANGLE_INGEST_HTTP_PORT";
+            case "profiler" -> "ENTANGLE_PROFILER_HTTP_PORT";
+            case "theory" -> "ENTANGLE_THEORY_HTTP_PORT";
+            case "query" -> "ENTANGLE_QUERY_HTTP_PORT";
+            default -> throw new IllegalArgumentException("no service " + service);
+        };
     }
 
     private static String heap(String service) {
@@ -331,10 +361,18 @@ public final class LocalStack {
         while (h.get().isAlive()) Thread.sleep(20);
     }
 
-    /** Stops the services first, then the broker and the S3 server. */
+    /** Stops everything this stack started (every pid under run/ carrying its marker): services first, then the broker and the S3 server. */
     public List<String> down() throws InterruptedException {
         List<String> stopped = new ArrayList<>();
-        for (String s : SERVICES.reversed()) if (stop(s, Duration.ofSeconds(20))) stopped.add(s);
+        List<String> recorded = new ArrayList<>();
+        try (var files = Files.list(home.resolve("run"))) {
+            files.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".pid"))
+                    .map(n -> n.substring(0, n.length() - 4)).forEach(recorded::add);
+        } catch (IOException e) {
+            // no run folder: nothing was started
+        }
+        // services (and any replicas) first, then the broker and the S3 server they use
+        for (String s : recorded) if (!s.equals(KAFKA) && !s.equals(S3) && stop(s, Duration.ofSeconds(20))) stopped.add(s);
         for (String s : List.of(KAFKA, S3)) if (stop(s, Duration.ofSeconds(30))) stopped.add(s);
         return stopped;
     }

@@ -38,6 +38,9 @@ public final class UnitPlanner {
         return tasks;
     }
 
+    /** Kafka key of a task: (checkpoint, target), so that one checkpoint's units land on many partitions. */
+    public static String taskKey(ProfileTask t) { return t.getCheckpointId() + "/" + t.getTarget(); }
+
     public static String attentionTarget(int layer) { return "layers." + layer + ".attention"; }
 
     /** The layer of an ATTENTION or OUTPUT unit's target. */

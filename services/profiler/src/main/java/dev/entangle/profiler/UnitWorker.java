@@ -37,6 +37,9 @@ import java.util.Map;
  */
 public final class UnitWorker {
 
+    /** This profiler instance, as results name it (replicas split a checkpoint's units). */
+    static final String WORKER = hostName() + "/" + ProcessHandle.current().pid();
+
     private final ObjectStore store;
     private final StoredCheckpoints checkpoints;
     private final ProfileCalculator calculator;
@@ -72,6 +75,7 @@ public final class UnitWorker {
                 .setCheckpointId(task.getCheckpointId()).setRun(task.getRun()).setStep(task.getStep()).setMethod(task.getMethod())
                 .setKind(task.getKind()).setTarget(task.getTarget()).setSettingsKey(settingsKey).addAllProfiles(c.profiles())
                 .setUnitIndex(task.getUnitIndex()).setUnitCount(task.getUnitCount()).setEngine(calculator.linearAlgebra().name())
+                .setWorker(WORKER)
                 .setComputedAtMs(System.currentTimeMillis());
         if (m.baseId() != null) out.setBaseId(m.baseId());
         hyperAndMetrics(m, out);
@@ -157,6 +161,16 @@ public final class UnitWorker {
             if (m.metrics().trainLoss() != null) mt.setTrainLoss(m.metrics().trainLoss());
             if (m.metrics().testLoss() != null) mt.setTestLoss(m.metrics().testLoss());
             out.setMetrics(mt);
+        }
+    }
+
+    private static String hostName() {
+        String h = System.getenv("HOSTNAME");
+        if (h != null && !h.isBlank()) return h;
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            return "localhost";
         }
     }
 

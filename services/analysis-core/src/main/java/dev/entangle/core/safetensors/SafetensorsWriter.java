@@ -23,7 +23,8 @@ import java.util.Map;
  */
 public final class SafetensorsWriter {
 
-    private record Entry(String name, DType dtype, long[] shape, double[] values) {}
+    /** Values in row-major order: an array, or a generator called once per element (files larger than the heap). */
+    private record Entry(String name, DType dtype, long[] shape, double[] values, java.util.function.DoubleSupplier generator, long count) {}
 
     private final List<Entry> entries = new ArrayList<>();
     private final Map<String, String> metadata = new LinkedHashMap<>();
@@ -33,7 +34,16 @@ public final class SafetensorsWriter {
         for (long d : shape) n *= d;
         if (n != values.length) throw new IllegalArgumentException(name + ": shape holds " + n + " values, got " + values.length);
         if (!dtype.floating()) throw new IllegalArgumentException(name + ": only float dtypes are written, not " + dtype);
-        entries.add(new Entry(name, dtype, shape.clone(), values));
+        entries.add(new Entry(name, dtype, shape.clone(), values, null, n));
+        return this;
+    }
+
+    /** A tensor whose values are generated while writing, in row-major order: never held in memory. */
+    public SafetensorsWriter add(String name, DType dtype, long[] shape, java.util.function.DoubleSupplier generator) {
+        long n = 1;
+        for (long d : shape) n = Math.multiplyExact(n, d);
+        if (!dtype.floating()) throw new IllegalArgumentException(name + ": only float dtypes are written, not " + dtype);
+        entries.add(new Entry(name, dtype, shape.clone(), null, generator, n));
         return this;
     }
 
@@ -54,7 +64,7 @@ public final class SafetensorsWriter {
             t.put("dtype", e.dtype().name());
             var shape = t.putArray("shape");
             for (long d : e.shape()) shape.add(d);
-            long len = (long) e.values().length * e.dtype().bytes();
+            long len = e.count() * e.dtype().bytes();
             t.putArray("data_offsets").add(offset).add(offset + len);
             offset += len;
         }
@@ -66,7 +76,10 @@ public final class SafetensorsWriter {
             out.write(len.array());
             out.write(json);
             for (int i = 0; i < pad; i++) out.write(' ');
-            for (Entry e : entries) writeValues(out, e.dtype(), e.values());
+            for (Entry e : entries) {
+                if (e.values() != null) writeValues(out, e.dtype(), e.values().length, i -> e.values()[(int) i]);
+                else writeValues(out, e.dtype(), e.count(), i -> e.generator().getAsDouble());
+            }
         } catch (IOException | RuntimeException ex) {
             Files.deleteIfExists(tmp);
             throw ex;
@@ -74,9 +87,10 @@ public final class SafetensorsWriter {
         Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
-    private static void writeValues(OutputStream out, DType dtype, double[] v) throws IOException {
+    private static void writeValues(OutputStream out, DType dtype, long count, java.util.function.LongToDoubleFunction v) throws IOException {
         ByteBuffer buf = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
-        for (double x : v) {
+        for (long i = 0; i < count; i++) {
+            double x = v.applyAsDouble(i);
             if (buf.remaining() < 8) {
                 out.write(buf.array(), 0, buf.position());
                 buf.clear();

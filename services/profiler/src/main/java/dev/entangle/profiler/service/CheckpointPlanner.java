@@ -52,8 +52,10 @@ public class CheckpointPlanner {
                 new IOException("manifest " + ev.getManifestKey() + " not in the object store")));
         List<ProfileTask> units = UnitPlanner.plan(ev, m.probeLayers(), settings, worker.computesAttention());
         for (ProfileTask t : units) {
+            // keyed per unit, not per checkpoint: one checkpoint's units spread over the partitions,
+            // so that replicas share a big checkpoint
             Message<byte[]> msg = Message.of(t.toByteArray())
-                    .addMetadata(OutgoingKafkaRecordMetadata.<String>builder().withKey(t.getCheckpointId()).build());
+                    .addMetadata(OutgoingKafkaRecordMetadata.<String>builder().withKey(UnitPlanner.taskKey(t)).build());
             tasks.sendMessage(msg).await().atMost(Duration.ofSeconds(60));
         }
         LOG.infof("planned %d units for %s step %d (%s)", units.size(), ev.getRun(), ev.getStep(), ev.getCheckpointId());

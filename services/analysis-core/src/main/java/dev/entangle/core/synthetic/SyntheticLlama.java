@@ -1,0 +1,102 @@
+package dev.entangle.core.synthetic;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.entangle.core.report.ProfileJson;
+import dev.entangle.core.safetensors.DType;
+import dev.entangle.core.safetensors.SafetensorsWriter;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+
+/**
+ * Generated Llama-shaped checkpoints in the formats training jobs write (HF full model with
+ * config.json + model.safetensors, PEFT LoRA adapter with adapter_config.json), for
+ * benchmarks and large-input tests. Values are Gaussian from a seed and streamed to disk, so a
+ * multi-GB file never sits in memory. Only what profiling reads is generated per layer (q_proj,
+ * v_proj); {@code fillerBytes} adds an unrelated tensor (as the MLP weights of a real model) to
+ * reach a file size.
+ */
+public final class SyntheticLlama {
+
+    /** The attention shape of a model family: q_proj [hidden, hidden], v_proj [kvDim, hidden]. */
+    public record Shape(String name, int layers, int hidden, int heads, int kvHeads) {
+        public int headDim() { return hidden / heads; }
+
+        public int kvDim() { return kvHeads * headDim(); }
+    }
+
+    public static final Shape LLAMA_3_2_1B = new Shape("llama-3.2-1b", 16, 2048, 32, 8);
+    public static final Shape LLAMA_3_1_8B = new Shape("llama-3.1-8b", 32, 4096, 32, 8);
+
+    private SyntheticLlama() {}
+
+    /** Scale of the base weights (like an initialised Llama: ~1/√hidden). */
+    static double baseScale(Shape s) { return 1 / Math.sqrt(s.hidden()); }
+
+    /**
+     * A full model: W_q, W_v per layer from {@code seed}; with {@code updateScale} > 0 the weights
+     * are those of the same base plus a Gaussian update of that relative size (an FFT step).
+     */
+    public static void writeFullModel(Path dir, Shape s, DType dtype, long seed, double updateScale, long fillerBytes) throws IOException {
+        Files.createDirectories(dir);
+        SafetensorsWriter w = new SafetensorsWriter();
+        double scale = baseScale(s);
+        for (int layer = 0; layer < s.layers(); layer++) {
+            for (String m : new String[]{"q_proj", "v_proj"}) {
+                int rows = m.equals("q_proj") ? s.hidden() : s.kvDim();
+                SplittableRandom base = new SplittableRandom(seed * 1_000_003L + layer * 2L + (m.equals("q_proj") ? 0 : 1));
+                SplittableRandom update = new SplittableRandom(~(seed * 1_000_003L + layer * 2L + (m.equals("q_proj") ? 0 : 1)));
+                w.add("model.layers." + layer + ".self_attn." + m + ".weight", dtype, new long[]{rows, s.hidden()},
+                        () -> scale * (base.nextGaussian() + (updateScale > 0 ? updateScale * update.nextGaussian() : 0)));
+            }
+        }
+        if (fillerBytes > 0) {
+            long values = fillerBytes / dtype.bytes();
+            long cols = s.hidden();
+            SplittableRandom f = new SplittableRandom(seed ^ 0x5DEECE66DL);
+            w.add("model.layers.0.mlp.up_proj.weight", dtype, new long[]{Math.max(1, values / cols), cols}, () -> scale * f.nextGaussian());
+        }
+        w.write(dir.resolve("model.safetensors"));
+        ObjectNode cfg = ProfileJson.newObject();
+        cfg.putArray("architectures").add("LlamaForCausalLM");
+        cfg.put("model_type", "llama");
+        cfg.put("hidden_size", s.hidden());
+        cfg.put("num_hidden_layers", s.layers());
+        cfg.put("num_attention_heads", s.heads());
+        cfg.put("num_key_value_heads", s.kvHeads());
+        cfg.put("head_dim", s.headDim());
+        cfg.put("torch_dtype", dtype == DType.BF16 ? "bfloat16" : dtype == DType.F16 ? "float16" : "float32");
+        Files.writeString(dir.resolve("config.json"), cfg.toPrettyString());
+    }
+
+    /** A PEFT LoRA adapter on q_proj and v_proj: A Gaussian (Kaiming-like scale), B a trained-like Gaussian. */
+    public static void writeLora(Path dir, Shape s, int rank, double alpha, DType dtype, long seed) throws IOException {
+        Files.createDirectories(dir);
+        SafetensorsWriter w = new SafetensorsWriter();
+        SplittableRandom rnd = new SplittableRandom(seed);
+        for (int layer = 0; layer < s.layers(); layer++) {
+            for (String m : new String[]{"q_proj", "v_proj"}) {
+                int rows = m.equals("q_proj") ? s.hidden() : s.kvDim();
+                String prefix = "base_model.model.model.layers." + layer + ".self_attn." + m;
+                SplittableRandom a = rnd.split();
+                SplittableRandom b = rnd.split();
+                double aScale = 1 / Math.sqrt(s.hidden());
+                w.add(prefix + ".lora_A.weight", dtype, new long[]{rank, s.hidden()}, () -> aScale * a.nextGaussian());
+                w.add(prefix + ".lora_B.weight", dtype, new long[]{rows, rank}, () -> 1e-3 * b.nextGaussian());
+            }
+        }
+        w.write(dir.resolve("adapter_model.safetensors"));
+        ObjectNode cfg = ProfileJson.newObject();
+        cfg.put("peft_type", "LORA");
+        cfg.put("r", rank);
+        cfg.put("lora_alpha", alpha);
+        cfg.putArray("target_modules").add("q_proj").add("v_proj");
+        cfg.put("fan_in_fan_out", false);
+        cfg.put("use_rslora", false);
+        cfg.put("use_dora", false);
+        cfg.put("base_model_name_or_path", s.name());
+        Files.writeString(dir.resolve("adapter_config.json"), cfg.toPrettyString());
+    }
+}
