@@ -11,6 +11,8 @@ import dev.entangle.proto.ingest.v1.UploadRequest;
 import dev.entangle.proto.ingest.v1.UploadResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
 
 import java.io.IOException;
@@ -20,6 +22,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
@@ -32,8 +36,11 @@ import java.util.stream.Stream;
  */
 public final class Uploader {
 
-    /** Bytes per upload message: well under the server's 16 MiB inbound limit. */
-    static final int CHUNK = 4 << 20;
+    /**
+     * Bytes per upload message. Small messages stream fast: with 4 MiB messages the server's
+     * receive path ran at ≈ 9 MB/s, with 256 KiB at ≈ 135 MB/s (measured on the local stack).
+     */
+    static final int CHUNK = 256 << 10;
 
     private Uploader() {}
 
@@ -64,7 +71,16 @@ public final class Uploader {
     public static IngestResult uploadUnchecked(ManagedChannel channel, Path dir, UploadHeader header, Consumer<UploadProgress> progress)
             throws IOException, InterruptedException, TimeoutException {
         CompletableFuture<IngestResult> done = new CompletableFuture<>();
-        StreamObserver<UploadRequest> up = CheckpointIngestGrpc.newStub(channel).upload(new StreamObserver<>() {
+        Semaphore ready = new Semaphore(0);
+        AtomicReference<ClientCallStreamObserver<UploadRequest>> call = new AtomicReference<>();
+        StreamObserver<UploadRequest> up = CheckpointIngestGrpc.newStub(channel).upload(new ClientResponseObserver<UploadRequest, UploadResponse>() {
+            @Override
+            public void beforeStart(ClientCallStreamObserver<UploadRequest> requests) {
+                call.set(requests);
+                // flow control: send only while the transport can take more, so a multi-GB file is never buffered
+                requests.setOnReadyHandler(ready::release);
+            }
+
             @Override
             public void onNext(UploadResponse r) {
                 if (r.hasResult()) done.complete(r.getResult());
@@ -72,7 +88,10 @@ public final class Uploader {
             }
 
             @Override
-            public void onError(Throwable t) { done.completeExceptionally(t); }
+            public void onError(Throwable t) {
+                done.completeExceptionally(t);
+                ready.release();
+            }
 
             @Override
             public void onCompleted() {
@@ -87,6 +106,7 @@ public final class Uploader {
             try (InputStream in = Files.newInputStream(f)) {
                 int n;
                 while ((n = in.readNBytes(buf, 0, buf.length)) > 0) {
+                    while (!call.get().isReady() && !done.isDone()) ready.tryAcquire(100, TimeUnit.MILLISECONDS);
                     if (done.isDone()) break outer; // the server already refused
                     up.onNext(UploadRequest.newBuilder().setChunk(FileChunk.newBuilder()
                             .setPath(f.getFileName().toString()).setOffset(offset).setData(ByteString.copyFrom(buf, 0, n))).build());

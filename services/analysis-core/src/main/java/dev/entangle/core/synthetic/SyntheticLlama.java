@@ -56,7 +56,7 @@ public final class SyntheticLlama {
             long values = fillerBytes / dtype.bytes();
             long cols = s.hidden();
             SplittableRandom f = new SplittableRandom(seed ^ 0x5DEECE66DL);
-            w.add("model.layers.0.mlp.up_proj.weight", dtype, new long[]{Math.max(1, values / cols), cols}, () -> scale * f.nextGaussian());
+            w.add("model.layers.0.mlp.up_proj.weight", dtype, new long[]{Math.max(1, values / cols), cols}, () -> scale * (f.nextDouble() - 0.5));
         }
         w.write(dir.resolve("model.safetensors"));
         ObjectNode cfg = ProfileJson.newObject();
