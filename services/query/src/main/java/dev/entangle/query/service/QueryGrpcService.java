@@ -55,6 +55,10 @@ public class QueryGrpcService implements Query {
         for (ProfileView.Run r : view.runs()) {
             RunSummary.Builder s = RunSummary.newBuilder().setRun(r.name).setMethod(r.method()).setHyper(r.hyper())
                     .addAllSteps(r.steps()).setBaseId(r.baseId());
+            for (long step : r.steps()) {
+                s.addProgress(dev.entangle.proto.query.v1.StepProgress.newBuilder().setStep(step)
+                        .setUnitsDone(r.unitsDone(step)).setUnitsTotal(r.unitsTotal(step)));
+            }
             r.latestStep().ifPresent(step -> {
                 s.setUnitsDone(r.unitsDone(step)).setUnitsTotal(r.unitsTotal(step));
                 s.setState(r.unitsDone(step) >= r.unitsTotal(step) ? "complete" : "profiling");
