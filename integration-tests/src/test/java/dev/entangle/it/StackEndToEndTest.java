@@ -324,4 +324,38 @@ class StackEndToEndTest {
         assertEquals(before, after, "Compare after restart");
         assertEquals(runsBefore, QueryGrpc.newBlockingStub(query).listRuns(ListRunsRequest.getDefaultInstance()), "ListRuns after restart");
     }
+
+    /** Events that do not parse go to the dead-letter topic with the reason; nothing is computed; the profiler stays ready. */
+    @Test
+    @Order(8)
+    void unparseableEventsAreDeadLettered() throws Exception {
+        Properties p = new Properties();
+        p.setProperty("bootstrap.servers", stack.kafkaBootstrap());
+        String marker = "garbage-" + UUID.randomUUID();
+        try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<String, byte[]>(p,
+                new org.apache.kafka.common.serialization.StringSerializer(), new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+            byte[] junk = (marker + "\u0000\u00ff not a protobuf").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(Topics.CHECKPOINTS_INGESTED, marker, junk)).get();
+            producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(Topics.PROFILE_TASKS, marker, junk)).get();
+        }
+        Properties c = new Properties();
+        c.setProperty("bootstrap.servers", stack.kafkaBootstrap());
+        c.setProperty("group.id", "it-dlq-" + UUID.randomUUID());
+        c.setProperty("auto.offset.reset", "earliest");
+        List<String> reasons = new ArrayList<>();
+        try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(c, new StringDeserializer(), new ByteArrayDeserializer())) {
+            consumer.subscribe(List.of(Topics.PROFILE_TASKS_DLQ));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (reasons.size() < 2 && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(250))) {
+                    if (!marker.equals(r.key())) continue;
+                    var h = r.headers().lastHeader("dead-letter-reason");
+                    reasons.add(h == null ? "(no reason header)" : new String(h.value(), java.nio.charset.StandardCharsets.UTF_8));
+                }
+            }
+        }
+        assertEquals(2, reasons.size(), "both bad events dead-lettered: " + reasons);
+        for (String r : reasons) assertTrue(r.toLowerCase(java.util.Locale.ROOT).contains("protocol message") || r.contains("parse"), r);
+        assertTrue(stack.ready("profiler"), "the profiler stays ready");
+    }
 }

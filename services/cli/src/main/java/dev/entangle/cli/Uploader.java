@@ -61,9 +61,7 @@ public final class Uploader {
      */
     public static IngestResult upload(ManagedChannel channel, Path dir, UploadHeader header, Consumer<UploadProgress> progress)
             throws IOException, InterruptedException, TimeoutException {
-        try (Checkpoint ignored = Checkpoint.open(dir)) {
-            // validated locally before a byte travels
-        }
+        Checkpoint.open(dir).close();   // validated locally (kind, configs, every header) before a byte travels
         return uploadUnchecked(channel, dir, header, progress);
     }
 

@@ -7,6 +7,7 @@ import dev.entangle.core.checkpoint.Checkpoint;
 import dev.entangle.core.checkpoint.CheckpointKind;
 import dev.entangle.core.checkpoint.DeltaAssembler;
 import dev.entangle.core.checkpoint.DeltaMatrix;
+import dev.entangle.core.attention.AttentionProbe;
 import dev.entangle.core.safetensors.SafetensorsFile;
 import dev.entangle.core.safetensors.TensorInfo;
 import dev.entangle.core.safetensors.TensorSource;
@@ -135,16 +136,11 @@ public final class CheckpointIngester {
         }
     }
 
-    private static final Pattern PROBE_LAYER = Pattern.compile("layers\\.(\\d+)\\.q_raw");
-
+    /** Layers 0..n−1 the probe covers (the profiler plans one attention and one XXᵀ unit each). */
     private static int probeLayers(Path probe) {
         try (SafetensorsFile f = SafetensorsFile.open(probe)) {
-            int layers = 0;
-            for (String n : f.names()) {
-                Matcher m = PROBE_LAYER.matcher(n);
-                if (m.matches()) layers = Math.max(layers, Integer.parseInt(m.group(1)) + 1);
-            }
-            return layers;
+            int[] layers = AttentionProbe.of(f).layers();
+            return layers[layers.length - 1] + 1;
         }
     }
 
@@ -210,8 +206,10 @@ public final class CheckpointIngester {
 
     private static Path probe(Checkpoint ckpt) {
         return ckpt.attentionProbe().map(p -> {
-            // Header, dtype sizes and offsets by the format's rules, and every value finite.
+            // Header, dtype sizes and offsets by the format's rules, the declared attention geometry
+            // (heads, kv heads, head_dim, seq_len against every tensor), and every value finite.
             try (SafetensorsFile f = SafetensorsFile.open(p)) {
+                AttentionProbe.of(f);
                 for (String n : f.names()) f.requireFinite(n);
             }
             return p;

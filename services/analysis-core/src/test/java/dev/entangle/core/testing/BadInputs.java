@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The bad-input corpus: each case is a checkpoint folder that breaks exactly one rule, with the
@@ -231,6 +232,33 @@ public final class BadInputs {
             Files.writeString(d.resolve("adapter_config.json"), "{\"peft_type\":\"MPS\",\"r\":2,\"bond_dim\":3,\"lora_alpha\":4,\"in_factors\":[2,2]}");
             return new Built(d, null);
         }));
+        c.add(new Case("probe whose T is not the declared seq_len", "probe shape mismatch",
+                dir -> probe(dir, Map.of("seq_len", "6"), 8)));
+        c.add(new Case("probe metadata missing num_heads", "probe metadata missing",
+                dir -> probe(dir, Map.of("num_heads", ""), 8)));
+        c.add(new Case("probe heads that do not group over kv heads", "bad probe metadata",
+                dir -> probe(dir, Map.of("num_heads", "3", "num_kv_heads", "2"), 8)));
         return c;
+    }
+
+    /**
+     * A good LoRA folder with an attention_probe.safetensors of T tokens, 2 query heads, 1 kv
+     * head, head_dim 4; {@code override} replaces metadata entries (an empty value removes one).
+     */
+    static Built probe(Path dir, Map<String, String> override, int tokens) throws IOException {
+        Path d = goodLora(dir.resolve("ckpt"));
+        Map<String, String> meta = new java.util.LinkedHashMap<>(Map.of("num_heads", "2", "num_kv_heads", "1", "head_dim", "4",
+                "seq_len", "" + tokens, "rope_theta", "10000.0", "rope_type", "default", "causal", "true"));
+        override.forEach((k, v) -> {
+            if (v.isEmpty()) meta.remove(k);
+            else meta.put(k, v);
+        });
+        SafetensorsWriter w = new SafetensorsWriter()
+                .add("layers.0.q_raw", DType.F32, new long[]{tokens, 8}, values(tokens * 8))
+                .add("layers.0.k_raw", DType.F32, new long[]{tokens, 4}, values(tokens * 4))
+                .add("layers.0.attn_output", DType.F32, new long[]{tokens, 8}, values(tokens * 8));
+        meta.forEach(w::metadata);
+        w.write(d.resolve("attention_probe.safetensors"));
+        return new Built(d, null);
     }
 }
