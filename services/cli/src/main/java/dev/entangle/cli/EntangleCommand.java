@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code entangle} command. Services' commands (ingest, compare, up/down) join as subcommands. */
 @Command(name = "entangle", mixinStandardHelpOptions = true, version = "entangle 0.1.0",
         description = "Artificial entanglement profiles of LLM fine-tuning checkpoints (arXiv 2601.06788).",
-        subcommands = {ProfileCommand.class, IngestCommand.class, CompareCommand.class, PlotCommand.class, DemoCommand.class,
+        subcommands = {ProfileCommand.class, IngestCommand.class, CompareCommand.class, PlotCommand.class, DemoCommand.class, StackBenchCommand.class,
                 BenchCommand.class, CommandLine.HelpCommand.class})
 public final class EntangleCommand implements Runnable {
 
@@ -19,6 +19,9 @@ public final class EntangleCommand implements Runnable {
     }
 
     public static void main(String[] args) {
+        // One computing thread in this process: OpenBLAS may use every core in its eigen-solves
+        // (see OpenBlasLinearAlgebra; the services, with concurrent workers, keep them single-threaded).
+        if (System.getProperty("entangle.openblas.parallel-eigen") == null) System.setProperty("entangle.openblas.parallel-eigen", "true");
         System.exit(commandLine().execute(args));
     }
 

@@ -1,5 +1,6 @@
 package dev.entangle.core.spectrum;
 
+import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.openblas.global.openblas;
 
 /**
@@ -11,6 +12,46 @@ import org.bytedeco.openblas.global.openblas;
  */
 public final class OpenBlasLinearAlgebra implements LinearAlgebra {
 
+    /**
+     * Every native call runs on this one thread. This OpenBLAS build (0.3.19, JavaCPP 1.5.7,
+     * pthreads) returned wrong spectra when several Java threads used it: called concurrently,
+     * entropies were off by up to 1.5 nats in 20 of 20 trials (with OPENBLAS_NUM_THREADS=1 too).
+     * Confined to one caller thread, Gram products and products are right with every core, but
+     * the multi-threaded eigen-solvers (dsyev, dsyevd) still went wrong (up to 1.2 nats) while
+     * other Java threads were busy; single-threaded they are right. So eigen-solves run on one
+     * OpenBLAS thread unless this process has one computing thread
+     * ({@code -Dentangle.openblas.parallel-eigen=true}, which the CLI sets): measured 2048² dense
+     * profile 0.85 s with parallel eigen-solves, 1.16 s without. EnginesTest#concurrentCallsAgree
+     * guards it.
+     */
+    private static final java.util.concurrent.ExecutorService NATIVE = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "openblas-caller");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /**
+     * OpenBLAS's thread count for Gram products and products (its default: the cores), read on
+     * the native thread at the first eigen-solve (not in a static initialiser: the native thread
+     * would wait for this class's initialisation while it waits for the native thread).
+     */
+    private static int blasThreads;
+
+    private final boolean parallelEigen = Boolean.getBoolean("entangle.openblas.parallel-eigen");
+
+    /** Runs a native call on the one caller thread and waits for it. */
+    private static <T> T onNativeThread(java.util.concurrent.Callable<T> call) {
+        try {
+            return NATIVE.submit(call).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for OpenBLAS", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
     @Override
     public String name() { return "openblas-lapacke"; }
 
@@ -19,8 +60,14 @@ public final class OpenBlasLinearAlgebra implements LinearAlgebra {
         int n = leftSide ? rows : cols;
         int k = leftSide ? cols : rows;
         double[] g = new double[n * n];
-        openblas.cblas_dsyrk(openblas.CblasRowMajor, openblas.CblasUpper,
-                leftSide ? openblas.CblasNoTrans : openblas.CblasTrans, n, k, 1.0, a, cols, 0.0, g, n);
+        onNativeThread(() -> {
+            try (DoublePointer pa = new DoublePointer(a); DoublePointer pg = new DoublePointer((long) n * n)) {
+                openblas.cblas_dsyrk(openblas.CblasRowMajor, openblas.CblasUpper,
+                        leftSide ? openblas.CblasNoTrans : openblas.CblasTrans, n, k, 1.0, pa, cols, 0.0, pg, n);
+                pg.get(g);
+            }
+            return null;
+        });
         // syrk fills the upper triangle; partial traces read both.
         for (int i = 0; i < n; i++) for (int j = i + 1; j < n; j++) g[j * n + i] = g[i * n + j];
         return g;
@@ -31,7 +78,13 @@ public final class OpenBlasLinearAlgebra implements LinearAlgebra {
         double[] work = g.clone();
         double[] w = new double[n];
         // Values only: dsyev measured faster than dsyevd here (2048: 0.49 s vs 0.68 s); both end in dsterf.
-        int info = openblas.LAPACKE_dsyev(openblas.LAPACK_ROW_MAJOR, (byte) 'N', (byte) 'U', n, work, n, w);
+        int info = onNativeThread(() -> {
+            try (DoublePointer pa = new DoublePointer(work); DoublePointer pw = new DoublePointer(n)) {
+                int r = eigenThreads(() -> openblas.LAPACKE_dsyev(openblas.LAPACK_ROW_MAJOR, (byte) 'N', (byte) 'U', n, pa, n, pw));
+                pw.get(w);
+                return r;
+            }
+        });
         if (info != 0) throw new ArithmeticException("LAPACK dsyev failed (info=" + info + ")");
         return reversed(w);
     }
@@ -40,7 +93,14 @@ public final class OpenBlasLinearAlgebra implements LinearAlgebra {
     public Eigen symmetricEigen(double[] g, int n) {
         double[] v = g.clone();
         double[] w = new double[n];
-        int info = openblas.LAPACKE_dsyevd(openblas.LAPACK_ROW_MAJOR, (byte) 'V', (byte) 'U', n, v, n, w);
+        int info = onNativeThread(() -> {
+            try (DoublePointer pa = new DoublePointer(v); DoublePointer pw = new DoublePointer(n)) {
+                int r = eigenThreads(() -> openblas.LAPACKE_dsyevd(openblas.LAPACK_ROW_MAJOR, (byte) 'V', (byte) 'U', n, pa, n, pw));
+                pa.get(v);
+                pw.get(w);
+                return r;
+            }
+        });
         if (info != 0) throw new ArithmeticException("LAPACK dsyevd failed (info=" + info + ")");
         // Row-major result: eigenvector j (ascending) in column j; reorder columns to descending values.
         double[] vectors = new double[n * n];
@@ -57,9 +117,27 @@ public final class OpenBlasLinearAlgebra implements LinearAlgebra {
         int kb = transB ? bCols : bRows;
         if (k != kb) throw new IllegalArgumentException("inner dimensions differ: " + k + " vs " + kb);
         double[] c = new double[m * n];
-        openblas.cblas_dgemm(openblas.CblasRowMajor, transA ? openblas.CblasTrans : openblas.CblasNoTrans,
-                transB ? openblas.CblasTrans : openblas.CblasNoTrans, m, n, k, 1.0, a, aCols, b, bCols, 0.0, c, n);
+        onNativeThread(() -> {
+            try (DoublePointer pa = new DoublePointer(a); DoublePointer pb = new DoublePointer(b); DoublePointer pc = new DoublePointer((long) m * n)) {
+                openblas.cblas_dgemm(openblas.CblasRowMajor, transA ? openblas.CblasTrans : openblas.CblasNoTrans,
+                        transB ? openblas.CblasTrans : openblas.CblasNoTrans, m, n, k, 1.0, pa, aCols, pb, bCols, 0.0, pc, n);
+                pc.get(c);
+            }
+            return null;
+        });
         return c;
+    }
+
+    /** Runs an eigen-solve (on the native thread) with one OpenBLAS thread unless parallel eigen-solves are safe here. */
+    private int eigenThreads(java.util.function.IntSupplier solve) {
+        if (parallelEigen) return solve.getAsInt();
+        if (blasThreads == 0) blasThreads = org.bytedeco.openblas.presets.openblas_nolapack.blas_get_num_threads();
+        org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(1);
+        try {
+            return solve.getAsInt();
+        } finally {
+            org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(blasThreads);
+        }
     }
 
     private static double[] reversed(double[] asc) {
