@@ -2,6 +2,7 @@ package dev.entangle.it;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.entangle.cli.Uploader;
+import dev.entangle.core.testing.BadInputs;
 import dev.entangle.core.testing.Fixtures;
 import dev.entangle.proto.Topics;
 import dev.entangle.proto.events.v1.CheckpointIngested;
@@ -167,28 +168,30 @@ class StackEndToEndTest {
         assertEquals(events, allEvents(), "no second event");
     }
 
+    /** Truncated file, overlapping offsets, wrong dtype size (the bad-input corpus's builders): refused over gRPC with the rule, nothing left. */
     @Test
     @Order(3)
     void corruptFilesAreRejectedWithTheRuleAndLeaveNothing() throws Exception {
-        Path src = Fixtures.root().resolve("runs/lora-r16-a16/checkpoint-30");
         long objects = ingestObjects();
         int events = allEvents();
-        Path tmp = Files.createTempDirectory("corrupt");
-        try {
-            for (Path f : Uploader.files(src)) Files.copy(f, tmp.resolve(f.getFileName()));
-            Path weights = tmp.resolve("adapter_model.safetensors");
-            byte[] all = Files.readAllBytes(weights);
-            Files.write(weights, java.util.Arrays.copyOf(all, all.length - 100));   // truncated
-            UploadHeader h = UploadHeader.newBuilder().setRun("corrupt-run").setStep(1).build();
-            StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> Uploader.uploadUnchecked(ingest, tmp, h, p -> { }));
-            assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
-            String msg = e.getStatus().getDescription();
-            assertTrue(msg.contains("adapter_model.safetensors") && msg.contains("truncated"), msg);
-        } finally {
-            try (Stream<Path> s = Files.list(tmp)) {
-                for (Path p : s.toList()) Files.delete(p);
+        Map<String, BadInputs.Case> cases = new HashMap<>();
+        for (BadInputs.Case c : BadInputs.all()) cases.put(c.name(), c);
+        for (String name : List.of("truncated file", "overlapping offsets", "shape x dtype != offset span")) {
+            BadInputs.Case c = cases.get(name);
+            assertNotNull(c, name);
+            Path tmp = Files.createTempDirectory("corrupt");
+            try {
+                Path dir = c.builder().build(tmp).checkpoint();
+                UploadHeader h = UploadHeader.newBuilder().setRun("corrupt-run").setStep(1).build();
+                StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> Uploader.uploadUnchecked(ingest, dir, h, p -> { }), name);
+                assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode(), name);
+                String msg = e.getStatus().getDescription();
+                assertTrue(msg.contains("adapter_model.safetensors") && msg.contains(c.rule()), name + ": " + msg);
+            } finally {
+                try (Stream<Path> s = Files.walk(tmp)) {
+                    for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);
+                }
             }
-            Files.delete(tmp);
         }
         assertEquals(objects, ingestObjects(), "the bucket is untouched");
         assertTrue(s3.list(Layout.runSteps("corrupt-run")).isEmpty());
@@ -273,6 +276,22 @@ class StackEndToEndTest {
         assertTrue(fft.getRowColumnS() > Math.log(16), "FFT has no ln r bottleneck: " + fft.getRowColumnS());
         assertTrue(fft.getValleyDepth() < lora.getValleyDepth() / 2, "FFT's dip at the row/column cut is shallow: " + fft.getValleyDepth());
         assertTrue(mps.getRowColumnS() <= Math.log(8) + 1e-9, "MPS r8 row/column cut ≤ ln 8: " + mps.getRowColumnS());
+        // Marchenko–Pastur distance of the row/column cut from the theory service: a rank-16 cut
+        // of a 256 × 256 bipartition (240 zero values) is far from MP
+        for (RunComparison rc : cmp.getRunsList()) assertTrue(rc.getBaselines().getMpAvailable(), rc.getRun() + " MP distance");
+        assertTrue(lora.getBaselines().getMpKolmogorovSmirnov() > 0.9, "LoRA KS " + lora.getBaselines());
+        assertTrue(fft.getBaselines().getMpKolmogorovSmirnov() < lora.getBaselines().getMpKolmogorovSmirnov(), "FFT closer to MP than LoRA");
+
+        // attention: area law with a log correction, and the Cardy prediction next to the measurement
+        CompareResponse att = QueryGrpc.newBlockingStub(query).compare(CompareRequest.newBuilder()
+                .addRuns("lora-r16-a16").addRuns("fft-lr1e-4").setTarget("layers.0.head.0")
+                .setStep(StepSelector.newBuilder().setLatest(true)).build());
+        for (RunComparison rc : att.getRunsList()) {
+            assertTrue(rc.getFound(), rc.getRun());
+            assertTrue(rc.getAreaLawSlope() > 0 && rc.getAreaLawSlope() < 0.9, rc.getRun() + " slope " + rc.getAreaLawSlope());
+            assertTrue(rc.getCardyCharge() > 0 && rc.getCardyCharge() < 1, rc.getRun() + " charge " + rc.getCardyCharge());
+            assertTrue(rc.getCardyMeasuredS() > 0 && rc.getCardyPredictedS() > 0, rc.toString());
+        }
     }
 
     @Test

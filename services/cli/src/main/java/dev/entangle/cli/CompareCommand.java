@@ -90,17 +90,27 @@ final class CompareCommand implements Callable<Integer> {
             if (row != null) out.println(row);
         }
         out.println("(* the row/column cut)");
-        out.printf(Locale.ROOT, "%-20s %8s %9s %10s %12s %9s %9s %10s%n", "run", "method", "ln r", "S(r/c)", "valley depth", "max S/lnχ", "mean", "test loss");
+        out.printf(Locale.ROOT, "%-20s %8s %9s %10s %12s %9s %9s %8s %10s%n", "run", "method", "ln r", "S(r/c)", "valley depth", "max S/lnχ", "mean",
+                "MP KS", "test loss");
         for (RunComparison c : r.getRunsList()) {
             if (!c.getFound()) {
                 out.printf(Locale.ROOT, "%-20s (no profile yet)%n", trim(c.getRun(), 20));
                 continue;
             }
-            out.printf(Locale.ROOT, "%-20s %8s %9s %10.4f %12.4f %9.4f %9.4f %10s%n", trim(c.getRun(), 20),
+            out.printf(Locale.ROOT, "%-20s %8s %9s %10.4f %12.4f %9.4f %9.4f %8s %10s%n", trim(c.getRun(), 20),
                     c.getMethod().name().toLowerCase(Locale.ROOT),
                     c.getBaselines().getLnR() > 0 ? String.format(Locale.ROOT, "%.4f", c.getBaselines().getLnR()) : "-",
                     c.getRowColumnS(), c.getValleyDepth(), c.getMaxNormalised(), c.getMeanNormalised(),
+                    c.getBaselines().getMpAvailable() ? String.format(Locale.ROOT, "%.3f", c.getBaselines().getMpKolmogorovSmirnov()) : "-",
                     c.getTestLoss() > 0 ? String.format(Locale.ROOT, "%.4f", c.getTestLoss()) : "-");
+        }
+        if (r.getRunsList().stream().anyMatch(c -> c.getFound() && c.getCardyCharge() > 0)) {
+            out.printf(Locale.ROOT, "%-20s %12s %14s %14s %14s%n", "attention", "slope S/lndL", "Cardy charge", "Cardy S(A)", "measured S(A)");
+            for (RunComparison c : r.getRunsList()) {
+                if (!c.getFound()) continue;
+                out.printf(Locale.ROOT, "%-20s %12.4f %14.4f %14.4f %14.4f%n", trim(c.getRun(), 20), c.getAreaLawSlope(), c.getCardyCharge(),
+                        c.getCardyPredictedS(), c.getCardyMeasuredS());
+            }
         }
     }
 

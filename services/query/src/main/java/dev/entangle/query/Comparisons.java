@@ -36,6 +36,13 @@ public final class Comparisons {
                 .setMethod(r.getMethod()).setProfile(p).setBaselines(b)
                 .setRowColumnS(ProfileMetrics.rowColumnS(p)).setValleyDepth(ProfileMetrics.valleyDepth(p))
                 .setMaxNormalised(ProfileMetrics.maxNormalised(p)).setMeanNormalised(ProfileMetrics.meanNormalised(p));
+        if (p.getName().contains(".head.")) {
+            c.setAreaLawSlope(ProfileMetrics.areaLawSlope(p));
+            Map<String, Double> x = p.getExtrasMap();
+            if (x.containsKey("cardy_S")) {
+                c.setCardyPredictedS(x.get("cardy_S")).setCardyMeasuredS(x.get("S_matrix")).setCardyCharge(x.get("cardy_charge"));
+            }
+        }
         if (r.hasHyper()) c.setHyper(r.getHyper());
         if (r.hasMetrics() && r.getMetrics().hasTestLoss()) c.setTestLoss(r.getMetrics().getTestLoss());
         return c.build();

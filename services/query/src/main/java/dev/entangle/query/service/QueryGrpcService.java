@@ -12,6 +12,7 @@ import dev.entangle.proto.query.v1.ListRunsResponse;
 import dev.entangle.proto.query.v1.NoHairRequest;
 import dev.entangle.proto.query.v1.NoHairResponse;
 import dev.entangle.proto.query.v1.Query;
+import dev.entangle.proto.query.v1.RunComparison;
 import dev.entangle.proto.query.v1.RunSummary;
 import dev.entangle.proto.query.v1.RunUpdate;
 import dev.entangle.proto.query.v1.StepSelector;
@@ -98,7 +99,16 @@ public class QueryGrpcService implements Query {
             CompareResponse.Builder b = CompareResponse.newBuilder().setTarget(target);
             for (String run : req.getRunsList()) {
                 ProfileView.Entry e = view.profile(run, req.hasStep() ? step(req.getStep()) : null, target).orElse(null);
-                b.addRuns(Comparisons.run(run, e, theory::page));
+                RunComparison rc = Comparisons.run(run, e, theory::page);
+                if (e != null && !e.result().getSpectraKey().isEmpty()) {
+                    double[] s = spectra.read(e.result().getSpectraKey(), e.profile().getName()).get(e.profile().getRowColumnCut());
+                    var mp = theory.mpDistance(e.profile(), s);
+                    if (mp != null) {
+                        rc = rc.toBuilder().setBaselines(rc.getBaselines().toBuilder().setMpKolmogorovSmirnov(mp.getKolmogorovSmirnov())
+                                .setMpJensenShannon(mp.getJensenShannon()).setMpAvailable(true)).build();
+                    }
+                }
+                b.addRuns(rc);
             }
             return b.build();
         }).runSubscriptionOn(io.smallrye.mutiny.infrastructure.Infrastructure.getDefaultWorkerPool());

@@ -36,6 +36,24 @@ public class TheoryBaselines {
         return cache.computeIfAbsent(key, k -> fetch(p));
     }
 
+    /**
+     * KS and Jensen–Shannon distance of the row/column cut's spectrum from Marchenko–Pastur,
+     * computed by the theory service; null when the theory service cannot be reached.
+     */
+    public dev.entangle.proto.theory.v1.MpDistanceResponse mpDistance(Profile p, double[] spectrum) {
+        int rc = p.getRowColumnCut();
+        if (rc < 1 || rc > p.getCutsCount() || spectrum == null || spectrum.length == 0) return null;
+        var cut = p.getCuts(rc - 1);
+        var req = dev.entangle.proto.theory.v1.MpDistanceRequest.newBuilder().setDLeft(cut.getDLeft()).setDRight(cut.getDRight());
+        for (double x : spectrum) req.addP(x);
+        try {
+            return theory.withDeadlineAfter(10, TimeUnit.SECONDS).marchenkoPasturDistance(req.build());
+        } catch (StatusRuntimeException e) {
+            LOG.warnf("theory service unavailable (%s): no Marchenko–Pastur distance", e.getStatus().getCode());
+            return null;
+        }
+    }
+
     private List<Double> fetch(Profile p) {
         try {
             return theory.withDeadlineAfter(5, TimeUnit.SECONDS).pageProfile(PageProfileRequest.newBuilder()
