@@ -77,16 +77,26 @@ public final class LocalStack {
     /** Partitions of the task topic: how many profiler replicas can share one checkpoint. */
     public static final int PARTITIONS = 4;
 
+    /** A Kafka broker and an S3 server this stack did not start (e.g. Testcontainers where Docker runs). */
+    public record External(String kafkaBootstrap, String s3Endpoint, String accessKey, String secretKey) {}
+
     private final Path repo;
     private final Path home;
     private final Ports ports;
     private final PrintStream log;
+    private final External external;
 
     public LocalStack(Path repo, Path home, Ports ports, PrintStream log) {
+        this(repo, home, ports, log, null);
+    }
+
+    /** The services only, on a broker and an S3 server that already run. */
+    public LocalStack(Path repo, Path home, Ports ports, PrintStream log, External external) {
         this.repo = repo.toAbsolutePath().normalize();
         this.home = home.toAbsolutePath().normalize();
         this.ports = ports;
         this.log = log;
+        this.external = external;
     }
 
     /** The stack a previous {@code up} recorded in {@code home}, with its ports. */
@@ -106,9 +116,9 @@ public final class LocalStack {
 
     public Path home() { return home; }
 
-    public String kafkaBootstrap() { return "127.0.0.1:" + ports.kafka(); }
+    public String kafkaBootstrap() { return external != null ? external.kafkaBootstrap() : "127.0.0.1:" + ports.kafka(); }
 
-    public String s3Endpoint() { return "http://127.0.0.1:" + ports.s3(); }
+    public String s3Endpoint() { return external != null ? external.s3Endpoint() : "http://127.0.0.1:" + ports.s3(); }
 
     public int port(String service) {
         return switch (service) {
@@ -136,10 +146,12 @@ public final class LocalStack {
             ports.toProperties().store(out, "entangle local stack ports");
         }
         long deadline = System.nanoTime() + timeout.toNanos();
-        if (!running(KAFKA)) startKafka();
-        if (!running(S3)) start(S3, javaCommand(List.of("-Xmx256m"), "dev.entangle.stack.S3Server", "" + ports.s3(), home.resolve("s3").toString()), credentialsEnv());
-        waitForPort(KAFKA, ports.kafka(), deadline);
-        waitForPort(S3, ports.s3(), deadline);
+        if (external == null) {
+            if (!running(KAFKA)) startKafka();
+            if (!running(S3)) start(S3, javaCommand(List.of("-Xmx256m"), "dev.entangle.stack.S3Server", "" + ports.s3(), home.resolve("s3").toString()), credentialsEnv());
+            waitForPort(KAFKA, ports.kafka(), deadline);
+            waitForPort(S3, ports.s3(), deadline);
+        }
         createTopics(deadline);
         for (String s : SERVICES) if (!running(s)) startService(s);
         for (String s : SERVICES) waitReady(s, deadline);
@@ -211,6 +223,7 @@ public final class LocalStack {
 
     /** S3 credentials generated once per stack folder (owner-only file). */
     public Map<String, String> credentialsEnv() throws IOException {
+        if (external != null) return Map.of("ENTANGLE_S3_ACCESS_KEY", external.accessKey(), "ENTANGLE_S3_SECRET_KEY", external.secretKey());
         Path f = home.resolve("credentials.properties");
         Properties p = new Properties();
         if (Files.exists(f)) {
