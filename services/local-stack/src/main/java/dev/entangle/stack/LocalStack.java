@@ -157,6 +157,26 @@ public final class LocalStack {
         for (String s : SERVICES) waitReady(s, deadline);
     }
 
+    /** Starts the broker or the S3 server again after {@link #stop} (fault tests: a restart keeps their data). */
+    public void startInfrastructure(String name, Duration timeout) throws IOException, InterruptedException {
+        if (external != null) throw new IllegalStateException("the broker and the S3 server are external here");
+        long deadline = System.nanoTime() + timeout.toNanos();
+        switch (name) {
+            case KAFKA -> {
+                startKafka();
+                waitForPort(KAFKA, ports.kafka(), deadline);
+            }
+            case S3 -> {
+                start(S3, javaCommand(List.of("-Xmx256m"), "dev.entangle.stack.S3Server", "" + ports.s3(), home.resolve("s3").toString()), credentialsEnv());
+                waitForPort(S3, ports.s3(), deadline);
+            }
+            default -> throw new IllegalArgumentException("not infrastructure: " + name);
+        }
+    }
+
+    /** Whether this stack runs its own broker and S3 server (false on Testcontainers). */
+    public boolean ownsInfrastructure() { return external == null; }
+
     /** Starts one service (after {@link #stop} of it, e.g. to test a restart). */
     public void startService(String service) throws IOException {
         startService(service, service, port(service));

@@ -35,6 +35,12 @@ public class CheckpointPlanner {
     ObjectStore store;
 
     @Inject
+    ProfilerConfig config;
+
+    @Inject
+    io.micrometer.core.instrument.MeterRegistry registry;
+
+    @Inject
     AnalysisSettings settings;
 
     @Inject
@@ -46,10 +52,12 @@ public class CheckpointPlanner {
 
     @Incoming(Topics.CHECKPOINTS_INGESTED)
     @Blocking
-    public void plan(byte[] payload) throws IOException {
-        CheckpointIngested ev = CheckpointIngested.parseFrom(payload);
-        CheckpointManifest m = CheckpointManifest.fromJson(store.read(ev.getManifestKey()).orElseThrow(() ->
-                new IOException("manifest " + ev.getManifestKey() + " not in the object store")));
+    public void plan(byte[] payload) throws Exception {
+        CheckpointIngested ev = CheckpointIngested.parseFrom(payload);   // does not parse: dead letter at once
+        // the object store may be briefly away: retried with backoff, not dead-lettered
+        CheckpointManifest m = Retries.withBackoff("plan " + ev.getCheckpointId(), config, registry, () ->
+                CheckpointManifest.fromJson(store.read(ev.getManifestKey()).orElseThrow(() ->
+                        new IOException("manifest " + ev.getManifestKey() + " not in the object store"))));
         List<ProfileTask> units = UnitPlanner.plan(ev, m.probeLayers(), settings, worker.computesAttention());
         for (ProfileTask t : units) {
             // keyed per unit, not per checkpoint: one checkpoint's units spread over the partitions,

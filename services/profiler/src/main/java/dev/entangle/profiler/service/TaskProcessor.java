@@ -18,7 +18,6 @@ import org.eclipse.microprofile.reactive.messaging.Message;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
@@ -77,17 +76,6 @@ public class TaskProcessor {
     }
 
     private ProfileComputed withRetries(ProfileTask task) throws Exception {
-        Duration backoff = config.profiler().firstBackoff();
-        for (int attempt = 0; ; attempt++) {
-            try {
-                return worker.compute(task);
-            } catch (IOException | UncheckedIOException e) {
-                if (attempt >= config.profiler().retries()) throw new IOException("gave up after " + (attempt + 1) + " attempts: " + e.getMessage(), e);
-                registry.counter("entangle_profiler_retries_total").increment();
-                LOG.infof("transient failure on %s (attempt %d): %s; retrying in %s", task.getTarget(), attempt + 1, e.getMessage(), backoff);
-                Thread.sleep(backoff.toMillis());
-                backoff = backoff.multipliedBy(2).compareTo(Duration.ofMinutes(1)) > 0 ? Duration.ofMinutes(1) : backoff.multipliedBy(2);
-            }
-        }
+        return Retries.withBackoff(task.getTarget(), config, registry, () -> worker.compute(task));
     }
 }

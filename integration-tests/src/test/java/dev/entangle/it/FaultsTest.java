@@ -1,0 +1,114 @@
+package dev.entangle.it;
+
+import dev.entangle.cli.Uploader;
+import dev.entangle.core.safetensors.DType;
+import dev.entangle.core.synthetic.SyntheticLlama;
+import dev.entangle.proto.Topics;
+import dev.entangle.proto.events.v1.ProfileComputed;
+import dev.entangle.proto.ingest.v1.IngestResult;
+import dev.entangle.proto.ingest.v1.UploadHeader;
+import dev.entangle.stack.LocalStack;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Faults on the real stack: the S3 server gone for 30 s while a checkpoint is profiled, and the
+ * Kafka broker restarted while one is profiled. Afterwards every unit is there exactly once per
+ * key and every service is ready again without a manual step.
+ */
+@ExtendWith(SharedStack.class)
+class FaultsTest {
+
+    static final SyntheticLlama.Shape SHAPE = new SyntheticLlama.Shape("faults-512", 4, 512, 8, 2);
+    static final List<String> SERVICES = List.of("theory", "checkpoint-ingest", "profiler", "query");
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void s3OutageAndBrokerRestartLoseNothing() throws Exception {
+        LocalStack stack = SharedStack.stack();
+        Assumptions.assumeTrue(stack.ownsInfrastructure(), "the broker and S3 are containers here");
+        SyntheticLlama.writeFullModel(tmp.resolve("base"), SHAPE, DType.F32, 5, 0, 0);
+        SyntheticLlama.writeFullModel(tmp.resolve("s3-outage"), SHAPE, DType.F32, 5, 0.1, 0);
+        SyntheticLlama.writeFullModel(tmp.resolve("broker-restart"), SHAPE, DType.F32, 5, 0.2, 0);
+        ManagedChannel ingest = SharedStack.channel("checkpoint-ingest");
+        try {
+            Uploader.upload(ingest, tmp.resolve("base"), UploadHeader.newBuilder().setBaseModelName("faults-512").build(), p -> { });
+
+            // 1. S3 away for 30 s right after a checkpoint is announced: units retry with backoff
+            IngestResult a = upload(ingest, "s3-outage");
+            stack.stop(LocalStack.S3, Duration.ofSeconds(10));
+            long down = System.nanoTime();
+            StatusRuntimeException refused = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class,
+                    () -> upload(ingest, "broker-restart"));
+            System.out.println("upload while S3 is down: " + refused.getStatus());
+            awaitNotReady("checkpoint-ingest", Duration.ofSeconds(30));
+            Thread.sleep(Math.max(0, 30_000 - (System.nanoTime() - down) / 1_000_000));
+            stack.startInfrastructure(LocalStack.S3, Duration.ofSeconds(60));
+            assertUnitsExactlyOnce(a.getCheckpointId(), 2 * SHAPE.layers(), Duration.ofSeconds(240));
+            awaitReady(stack);
+
+            // 2. the broker restarted while a checkpoint is profiled
+            IngestResult b = upload(ingest, "broker-restart");
+            stack.stop(LocalStack.KAFKA, Duration.ofSeconds(30));
+            Thread.sleep(5_000);
+            stack.startInfrastructure(LocalStack.KAFKA, Duration.ofSeconds(60));
+            assertUnitsExactlyOnce(b.getCheckpointId(), 2 * SHAPE.layers(), Duration.ofSeconds(240));
+            awaitReady(stack);
+        } finally {
+            ingest.shutdownNow();
+            if (!stack.running(LocalStack.S3)) stack.startInfrastructure(LocalStack.S3, Duration.ofSeconds(60));
+            if (!stack.running(LocalStack.KAFKA)) stack.startInfrastructure(LocalStack.KAFKA, Duration.ofSeconds(60));
+        }
+    }
+
+    IngestResult upload(ManagedChannel ingest, String name) throws Exception {
+        return Uploader.upload(ingest, tmp.resolve(name), UploadHeader.newBuilder().setRun("faults-" + name).setStep(1)
+                .setBaseId("faults-512").build(), p -> { });
+    }
+
+    static void assertUnitsExactlyOnce(String checkpointId, int units, Duration timeout) throws Exception {
+        List<ProfileComputed> all = KafkaTopics.readUntil(Topics.PROFILES_COMPUTED, ProfileComputed::parseFrom,
+                r -> r.getCheckpointId().equals(checkpointId),
+                l -> l.stream().map(ProfileComputed::getTarget).distinct().count() >= units, timeout);
+        Map<String, Integer> perKey = new HashMap<>();
+        all.forEach(r -> perKey.merge(r.getTarget() + "/" + r.getSettingsKey(), 1, Integer::sum));
+        System.out.printf("%s: %d results for %d keys%n", checkpointId.substring(0, 12), all.size(), perKey.size());
+        assertEquals(units, perKey.size(), "every unit has its result: " + perKey.keySet());
+    }
+
+    static void awaitNotReady(String service, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (SharedStack.stack().ready(service)) {
+            if (System.nanoTime() > deadline) throw new AssertionError(service + " still reports ready with S3 gone");
+            Thread.sleep(250);
+        }
+    }
+
+    static void awaitReady(LocalStack stack) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        for (String s : SERVICES) {
+            while (!stack.ready(s)) {
+                assertFalse(System.nanoTime() > deadline, s + " did not report ready again");
+                Thread.sleep(250);
+            }
+        }
+        assertTrue(true);
+    }
+}
