@@ -377,4 +377,24 @@ class StackEndToEndTest {
         for (String r : reasons) assertTrue(r.toLowerCase(java.util.Locale.ROOT).contains("protocol message") || r.contains("parse"), r);
         assertTrue(stack.ready("profiler"), "the profiler stays ready");
     }
+
+    /** A checkpoint a training job already wrote to the object store is registered by bucket + prefix, once. */
+    @Test
+    @Order(9)
+    void registerACheckpointAlreadyInTheObjectStore() throws Exception {
+        Path src = Fixtures.root().resolve("runs/mps-r8-chi8-a16/checkpoint-30");
+        String prefix = "incoming/job-" + UUID.randomUUID().toString().substring(0, 8) + "/";
+        for (Path f : Uploader.files(src)) s3.put(prefix + f.getFileName(), f, "application/octet-stream");
+        var stub = dev.entangle.proto.ingest.v1.CheckpointIngestGrpc.newBlockingStub(ingest).withDeadlineAfter(60, TimeUnit.SECONDS);
+        var req = dev.entangle.proto.ingest.v1.RegisterRequest.newBuilder().setPrefix(prefix)
+                .setHeader(UploadHeader.newBuilder().setRun("registered-run").setStep(30)).build();
+        IngestResult first = stub.register(req);
+        assertEquals(IngestResult.State.NEW, first.getState());
+        assertEquals("registered-run", first.getRun());
+        assertTrue(s3.exists(first.getManifestKey()));
+        assertEquals(IngestResult.State.DUPLICATE, stub.register(req).getState());
+        List<CheckpointIngested> events = KafkaTopics.read(Topics.CHECKPOINTS_INGESTED, CheckpointIngested::parseFrom,
+                e -> e.getCheckpointId().equals(first.getCheckpointId()), 2, Duration.ofSeconds(5));
+        assertEquals(1, events.size(), "one event for the registered checkpoint");
+    }
 }
