@@ -186,7 +186,10 @@ final class DemoCommand implements Callable<Integer> {
         try (Stream<Path> runs = Files.list(examples.resolve("runs"))) {
             for (Path run : runs.filter(Files::isDirectory).sorted().toList()) {
                 try (Stream<Path> cks = Files.list(run)) {
-                    for (Path c : cks.filter(p -> p.getFileName().toString().startsWith("checkpoint-")).sorted().toList()) {
+                    List<Path> sorted = cks.filter(p -> p.getFileName().toString().matches("checkpoint-\\d+"))
+                            .sorted(java.util.Comparator.comparingLong(p -> Long.parseLong(p.getFileName().toString().substring("checkpoint-".length()))))
+                            .toList();
+                    for (Path c : sorted) {
                         JsonNode ev = json.readTree(c.resolve("trainer_event.json").toFile());
                         out.add(new Example(c, ev.path("run").asText(run.getFileName().toString()),
                                 ev.path("step").asLong(Long.parseLong(c.getFileName().toString().substring("checkpoint-".length()))),
