@@ -51,7 +51,7 @@ public interface ProfilerConfig {
         boolean unmasked();
 
         /** Transient-failure retries of one task (object store / broker), with exponential backoff. */
-        @WithDefault("8")
+        @WithDefault("16")
         int retries();
 
         @WithDefault("PT1S")

@@ -9,9 +9,9 @@ import java.time.Duration;
 
 /**
  * Transient failures (the object store or the broker unreachable: I/O errors) are retried with
- * exponential backoff, 1 s doubling to at most 1 min, {@code entangle.profiler.retries} times
- * (8: about 3 minutes in all); anything else — bad input — fails at once, for the dead-letter
- * topic.
+ * exponential backoff, 1 s doubling to at most {@link #MAX_BACKOFF}, {@code entangle.profiler.retries}
+ * times (16: about 3 minutes in all, so a unit rides out an outage of that length and resumes
+ * within 15 s of its end); anything else — bad input — fails at once, for the dead-letter topic.
  */
 final class Retries {
 
@@ -20,6 +20,8 @@ final class Retries {
     interface Attempt<T> {
         T run() throws Exception;
     }
+
+    static final Duration MAX_BACKOFF = Duration.ofSeconds(15);
 
     private Retries() {}
 
@@ -33,7 +35,7 @@ final class Retries {
                 registry.counter("entangle_profiler_retries_total").increment();
                 LOG.infof("transient failure on %s (attempt %d): %s; retrying in %s", what, n + 1, e.getMessage(), backoff);
                 Thread.sleep(backoff.toMillis());
-                backoff = backoff.multipliedBy(2).compareTo(Duration.ofMinutes(1)) > 0 ? Duration.ofMinutes(1) : backoff.multipliedBy(2);
+                backoff = backoff.multipliedBy(2).compareTo(MAX_BACKOFF) > 0 ? MAX_BACKOFF : backoff.multipliedBy(2);
             }
         }
     }
