@@ -97,7 +97,7 @@ class ManifestsTest {
             assertNotNull(((Map<String, Object>) c.get("resources")).get("requests"), service + " resource requests");
             for (Map<String, Object> e : env) {
                 String name = (String) e.get("name");
-                if (name.contains("SECRET") || name.contains("ACCESS_KEY") || name.contains("PASSWORD")) {
+                if (name.contains("SECRET") || name.contains("ACCESS_KEY") || name.contains("PASSWORD") || name.contains("TOKEN")) {
                     assertFalse(e.containsKey("value"), name + " must come from a Secret, not a literal");
                     assertNotNull(((Map<String, Object>) e.get("valueFrom")).get("secretKeyRef"), name);
                 }
