@@ -14,6 +14,13 @@ public interface IngestConfig {
 
     Ingest ingest();
 
+    /** entangle.auth.token: read by the shared bearer-token interceptors (entangle-service-security). */
+    Auth auth();
+
+    interface Auth {
+        java.util.Optional<String> token();
+    }
+
     interface S3 {
         String endpoint();
 

@@ -16,6 +16,13 @@ public interface ProfilerConfig {
 
     Profiler profiler();
 
+    /** entangle.auth.token: read by the shared bearer-token interceptors (entangle-service-security). */
+    Auth auth();
+
+    interface Auth {
+        java.util.Optional<String> token();
+    }
+
     interface S3 {
         String endpoint();
 
