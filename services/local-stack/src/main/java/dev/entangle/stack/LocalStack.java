@@ -148,7 +148,7 @@ public final class LocalStack {
         long deadline = System.nanoTime() + timeout.toNanos();
         if (external == null) {
             if (!running(KAFKA)) startKafka();
-            if (!running(S3)) start(S3, javaCommand(List.of("-Xmx256m"), "dev.entangle.stack.S3Server", "" + ports.s3(), home.resolve("s3").toString()), credentialsEnv());
+            if (!running(S3)) startS3();
             waitForPort(KAFKA, ports.kafka(), deadline);
             waitForPort(S3, ports.s3(), deadline);
         }
@@ -167,7 +167,7 @@ public final class LocalStack {
                 waitForPort(KAFKA, ports.kafka(), deadline);
             }
             case S3 -> {
-                start(S3, javaCommand(List.of("-Xmx256m"), "dev.entangle.stack.S3Server", "" + ports.s3(), home.resolve("s3").toString()), credentialsEnv());
+                startS3();
                 waitForPort(S3, ports.s3(), deadline);
             }
             default -> throw new IllegalArgumentException("not infrastructure: " + name);
@@ -265,6 +265,11 @@ public final class LocalStack {
             }
         }
         return Map.of("ENTANGLE_S3_ACCESS_KEY", p.getProperty("access-key"), "ENTANGLE_S3_SECRET_KEY", p.getProperty("secret-key"));
+    }
+
+    /** S3Proxy over this stack's s3/ folder, with the stack's credentials in its environment. */
+    private void startS3() throws IOException {
+        start(S3, javaCommand(List.of("-Xmx256m"), "dev.entangle.stack.S3Server", "" + ports.s3(), home.resolve("s3").toString()), credentialsEnv());
     }
 
     private void startKafka() throws IOException, InterruptedException {

@@ -131,18 +131,13 @@ public final class CheckpointIngester {
 
     /** Tensors to store, ΔW targets found, and the probe (or null) with the layers it covers. */
     private record Selection(List<String> tensors, List<String> targets, Path probe, int probeLayers) {
-        Selection(List<String> tensors, List<String> targets, Path probe) {
-            this(tensors, targets, probe, probe == null ? 0 : CheckpointIngester.probeLayers(probe));
+        Selection(List<String> tensors, List<String> targets, Probe probe) {
+            this(tensors, targets, probe == null ? null : probe.file(), probe == null ? 0 : probe.layers());
         }
     }
 
-    /** Layers 0..n−1 the probe covers (the profiler plans one attention and one XXᵀ unit each). */
-    private static int probeLayers(Path probe) {
-        try (SafetensorsFile f = SafetensorsFile.open(probe)) {
-            int[] layers = AttentionProbe.of(f).layers();
-            return layers[layers.length - 1] + 1;
-        }
-    }
+    /** A checked probe and the layers 0..n−1 it covers (the profiler plans one attention and one XXᵀ unit each). */
+    private record Probe(Path file, int layers) {}
 
     private Selection selectAdapter(Checkpoint ckpt) {
         TensorSource src = ckpt.tensors();
@@ -204,15 +199,15 @@ public final class CheckpointIngester {
         return DeltaMatrix.key(Integer.parseInt(m.group(1)), m.group(2));
     }
 
-    private static Path probe(Checkpoint ckpt) {
+    private static Probe probe(Checkpoint ckpt) {
         return ckpt.attentionProbe().map(p -> {
             // Header, dtype sizes and offsets by the format's rules, the declared attention geometry
             // (heads, kv heads, head_dim, seq_len against every tensor), and every value finite.
             try (SafetensorsFile f = SafetensorsFile.open(p)) {
-                AttentionProbe.of(f);
+                int[] layers = AttentionProbe.of(f).layers();
                 for (String n : f.names()) f.requireFinite(n);
+                return new Probe(p, layers[layers.length - 1] + 1);
             }
-            return p;
         }).orElse(null);
     }
 

@@ -48,12 +48,14 @@ public final class AttentionAnalysis {
         List<Named> out = new ArrayList<>();
         LinearAlgebra la = calculator.linearAlgebra();
         for (int h = 0; h < g.heads(); h++) {
-            out.add(new Named(headKey(layer, h), calculator.profile(main[h], t, t, options), cardy(main[h], t, la), source, List.of()));
+            EntanglementProfile p = calculator.profile(main[h], t, t, options);
+            out.add(new Named(headKey(layer, h), p, cardy(main[h], p, la), source, List.of()));
         }
         if (unmasked && g.causal()) {
             double[][] open = probe.rebuiltAttention(layer, false);
             for (int h = 0; h < g.heads(); h++) {
-                out.add(new Named(unmaskedKey(layer, h), calculator.profile(open[h], t, t, options), cardy(open[h], t, la), "rebuilt-unmasked", List.of()));
+                EntanglementProfile p = calculator.profile(open[h], t, t, options);
+                out.add(new Named(unmaskedKey(layer, h), p, cardy(open[h], p, la), "rebuilt-unmasked", List.of()));
             }
         }
         return out;
@@ -78,8 +80,16 @@ public final class AttentionAnalysis {
         return new Named(outputKey(layer), calculator.profile(o, t, t, options), extras, "probe", List.of());
     }
 
-    private static Map<String, Double> cardy(double[] a, int t, LinearAlgebra la) {
-        AttentionCardy c = AttentionCardy.of(a, t, la);
+    /**
+     * Cardy numbers of a head. S(A) and S₂(A) are its exact profile's row/column cut (dL = T), so
+     * A's spectrum is not solved again; a χ-truncated profile or one without S2 measures them anew.
+     */
+    private static Map<String, Double> cardy(double[] a, EntanglementProfile p, LinearAlgebra la) {
+        int t = (int) p.rows();
+        var rc = p.rowColumnCut() > 0 ? p.cut(p.rowColumnCut()) : null;
+        AttentionCardy c = p.chiMax() == null && rc != null && rc.renyi().containsKey("S2")
+                ? AttentionCardy.of(a, t, la, rc.entropy(), rc.renyi("S2"))
+                : AttentionCardy.of(a, t, la);
         Map<String, Double> extras = new LinkedHashMap<>();
         extras.put("sigma2", c.sigma2());
         extras.put("cardy_charge", c.charge());

@@ -299,19 +299,7 @@ public final class DeltaAssembler {
             double[] core1 = src.readDoubles(c1);
             double[] core2 = src.readDoubles(c2);
             int in = d1 * d2;
-            // A[r, i1*d2 + i2] = Σ_c core1[r, c, i1] · core2[c, 0, i2]  (paper Appendix IX)
-            double[] a = new double[r * in];
-            for (int q = 0; q < r; q++) {
-                for (int c = 0; c < chi; c++) {
-                    for (int i1 = 0; i1 < d1; i1++) {
-                        double g = core1[(q * chi + c) * d1 + i1];
-                        if (g == 0) continue;
-                        int row = q * in + i1 * d2;
-                        int c2off = c * d2;
-                        for (int i2 = 0; i2 < d2; i2++) a[row + i2] += g * core2[c2off + i2];
-                    }
-                }
-            }
+            double[] a = contractMpsCores(core1, core2, r, chi, d1, d2);
             int outF = (int) tb.dim(0);
             double[] bs = src.readDoubles(bName);
             double scale = cfg.scalingFor(moduleName);
@@ -320,6 +308,27 @@ public final class DeltaAssembler {
             out.add(DeltaMatrix.lowRank(loc.layer(), loc.module(), outF, in, f, zeroWarning(f)));
         }
         return out;
+    }
+
+    /**
+     * The MPS adapter's A_mps [r, d1·d2] from its two cores (paper Appendix IX):
+     * A[q, i1·d2 + i2] = Σ_c core1[q, c, i1] · core2[c, 0, i2].
+     */
+    public static double[] contractMpsCores(double[] core1, double[] core2, int r, int chi, int d1, int d2) {
+        int in = d1 * d2;
+        double[] a = new double[r * in];
+        for (int q = 0; q < r; q++) {
+            for (int c = 0; c < chi; c++) {
+                for (int i1 = 0; i1 < d1; i1++) {
+                    double g = core1[(q * chi + c) * d1 + i1];
+                    if (g == 0) continue;
+                    int row = q * in + i1 * d2;
+                    int c2off = c * d2;
+                    for (int i2 = 0; i2 < d2; i2++) a[row + i2] += g * core2[c2off + i2];
+                }
+            }
+        }
+        return a;
     }
 
     // ---- helpers ---------------------------------------------------------------------------

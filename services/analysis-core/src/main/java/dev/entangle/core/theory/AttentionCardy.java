@@ -17,8 +17,17 @@ public record AttentionCardy(int tokens, double sigma2, double charge, double m2
                              double predictedEntropy, double predictedRenyi2, double leadingRenyi2, double measuredEntropy,
                              double measuredRenyi2) {
 
-    /** From a row-major T × T attention matrix. */
+    /** From a row-major T × T attention matrix; S(A), S₂(A) measured from A's own singular values. */
     public static AttentionCardy of(double[] attention, int tokens, LinearAlgebra la) {
+        double[] p = Entropies.normalise(la.symmetricEigenvalues(la.gram(attention, tokens, tokens, true), tokens));
+        return of(attention, tokens, la, Entropies.vonNeumann(p), Entropies.renyi(p, 2));
+    }
+
+    /**
+     * With S(A), S₂(A) already measured (the row/column cut of A's profile is exactly A's own
+     * singular-value spectrum), so A's Gram is not solved a second time.
+     */
+    public static AttentionCardy of(double[] attention, int tokens, LinearAlgebra la, double measuredEntropy, double measuredRenyi2) {
         if (attention.length != (long) tokens * tokens) {
             throw new IllegalArgumentException("attention has " + attention.length + " values, not " + tokens + "²");
         }
@@ -41,8 +50,7 @@ public record AttentionCardy(int tokens, double sigma2, double charge, double m2
         m4 /= tokens;
         double charge = sigma2 / (1 + sigma2);
         double constant = Math.log1p(sigma2) - m2log / (1 + sigma2);
-        double[] p = Entropies.normalise(la.symmetricEigenvalues(la.gram(attention, tokens, tokens, true), tokens));
         return new AttentionCardy(tokens, sigma2, charge, m2log, constant, charge * Math.log(tokens) + constant,
-                2 * Math.log1p(sigma2) - Math.log1p(m4 / tokens), 2 * Math.log1p(sigma2), Entropies.vonNeumann(p), Entropies.renyi(p, 2));
+                2 * Math.log1p(sigma2) - Math.log1p(m4 / tokens), 2 * Math.log1p(sigma2), measuredEntropy, measuredRenyi2);
     }
 }

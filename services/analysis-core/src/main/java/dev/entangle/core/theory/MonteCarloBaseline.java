@@ -1,5 +1,6 @@
 package dev.entangle.core.theory;
 
+import dev.entangle.core.checkpoint.DeltaAssembler;
 import dev.entangle.core.profile.EntanglementProfile;
 import dev.entangle.core.profile.ProfileCalculator;
 import dev.entangle.core.profile.ProfileOptions;
@@ -59,7 +60,7 @@ public final class MonteCarloBaseline {
             SplittableRandom rng = root.split();
             double[][] se = switch (req.kind()) {
                 case HAAR -> complexProfile(rng, req.rows(), req.cols(), cuts);
-                default -> realProfile(sample(req, rng), req.rows(), req.cols());
+                default -> realProfile(sample(req, rng, calculator.linearAlgebra()), req.rows(), req.cols());
             };
             for (int k = 0; k < n; k++) {
                 sum[k] += se[0][k];
@@ -88,12 +89,13 @@ public final class MonteCarloBaseline {
     }
 
     /** A real matrix of the requested kind, row-major. */
-    static double[] sample(Request req, SplittableRandom rng) {
+    static double[] sample(Request req, SplittableRandom rng, LinearAlgebra la) {
         int rows = (int) req.rows();
         int cols = (int) req.cols();
         return switch (req.kind()) {
             case GAUSSIAN -> gaussian(rng, rows * cols);
-            case LORA_INIT -> product(gaussian(rng, rows * req.rank()), gaussian(rng, req.rank() * cols), rows, req.rank(), cols);
+            case LORA_INIT -> la.multiply(gaussian(rng, rows * req.rank()), rows, req.rank(), false,
+                    gaussian(rng, req.rank() * cols), req.rank(), cols, false);
             case MPS_INIT -> {
                 int r = req.rank();
                 int chi = req.chi();
@@ -101,15 +103,8 @@ public final class MonteCarloBaseline {
                 int d2 = cols / d1;
                 double[] core1 = gaussian(rng, r * chi * d1);
                 double[] core2 = gaussian(rng, chi * d2);
-                double[] a = new double[r * cols];
-                for (int q = 0; q < r; q++)
-                    for (int c = 0; c < chi; c++)
-                        for (int i1 = 0; i1 < d1; i1++) {
-                            double g = core1[(q * chi + c) * d1 + i1];
-                            int row = q * cols + i1 * d2;
-                            for (int i2 = 0; i2 < d2; i2++) a[row + i2] += g * core2[c * d2 + i2];
-                        }
-                yield product(gaussian(rng, rows * r), a, rows, r, cols);
+                double[] a = DeltaAssembler.contractMpsCores(core1, core2, r, chi, d1, d2);
+                yield la.multiply(gaussian(rng, rows * r), rows, r, false, a, r, cols, false);
             }
             case HAAR -> throw new IllegalArgumentException("HAAR states are complex");
         };
@@ -126,16 +121,6 @@ public final class MonteCarloBaseline {
         double[] x = new double[n];
         for (int i = 0; i < n; i++) x[i] = rng.nextGaussian();
         return x;
-    }
-
-    private static double[] product(double[] b, double[] a, int rows, int r, int cols) {
-        double[] out = new double[rows * cols];
-        for (int i = 0; i < rows; i++)
-            for (int q = 0; q < r; q++) {
-                double v = b[i * r + q];
-                for (int j = 0; j < cols; j++) out[i * cols + j] += v * a[q * cols + j];
-            }
-        return out;
     }
 
     /**
