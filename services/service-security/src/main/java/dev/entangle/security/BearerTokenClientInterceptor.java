@@ -11,8 +11,12 @@ import jakarta.enterprise.context.ApplicationScoped;
 
 import java.util.Optional;
 
-/** Adds the configured bearer token to a service's own outgoing gRPC calls (query → theory). */
+/**
+ * Adds the configured bearer token to every gRPC client of a service (query → theory): global,
+ * so a service without clients does not carry an unused interceptor.
+ */
 @ApplicationScoped
+@io.quarkus.grpc.GlobalInterceptor
 public class BearerTokenClientInterceptor implements ClientInterceptor {
 
     private static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of(BearerToken.HEADER, Metadata.ASCII_STRING_MARSHALLER);

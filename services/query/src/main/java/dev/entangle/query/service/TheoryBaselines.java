@@ -26,7 +26,6 @@ public class TheoryBaselines {
     private static final Logger LOG = Logger.getLogger(TheoryBaselines.class);
 
     @GrpcClient("theory")
-    @io.quarkus.grpc.RegisterClientInterceptor(dev.entangle.security.BearerTokenClientInterceptor.class)
     TheoryGrpc.TheoryBlockingStub theory;
 
     private final Map<String, List<Double>> cache = new ConcurrentHashMap<>();
