@@ -10,15 +10,9 @@ import io.grpc.ManagedChannel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -58,10 +52,7 @@ class LargeUploadTest {
             assertTrue(r.getBytesStored() < 64L << 20, "stored " + r.getBytesStored() + " bytes");
             assertTrue(SharedStack.stack().running("checkpoint-ingest"), "the ingest service survived");
 
-            String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
-                    "http://127.0.0.1:" + SharedStack.stack().port("checkpoint-ingest") + "/q/metrics")).build(),
-                    HttpResponse.BodyHandlers.ofString()).body();
-            double heapMax = sum(metrics, "jvm_memory_max_bytes\\{area=\"heap\"[^}]*\\} ([0-9.E+]+)");
+            double heapMax = ServiceMetrics.heapMax(ServiceMetrics.scrape("checkpoint-ingest"));
             System.out.printf("ingest heap limit %.0f MiB%n", heapMax / (1 << 20));
             assertTrue(heapMax > 0 && heapMax <= 512.0 * (1 << 20), "ingest runs within a 512 MiB heap: " + heapMax);
         } finally {
@@ -71,15 +62,5 @@ class LargeUploadTest {
             }
             Files.delete(dir);
         }
-    }
-
-    static double sum(String metrics, String regex) {
-        Matcher m = Pattern.compile(regex).matcher(metrics);
-        double s = 0;
-        while (m.find()) {
-            double v = Double.parseDouble(m.group(1));
-            if (v > 0) s += v;
-        }
-        return s;
     }
 }
