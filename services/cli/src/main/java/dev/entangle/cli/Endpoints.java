@@ -16,13 +16,18 @@ final class Endpoints {
         if (colon < 0) throw new IllegalArgumentException("endpoint '" + hostPort + "' is not HOST:PORT");
         ManagedChannelBuilder<?> b = ManagedChannelBuilder.forAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)))
                 .usePlaintext().maxInboundMessageSize(64 << 20);
+        io.grpc.Metadata headers = new io.grpc.Metadata();
         String token = System.getenv("ENTANGLE_AUTH_TOKEN");
         if (token != null && !token.isBlank()) {
             // services configured with a token refuse calls without it
-            io.grpc.Metadata headers = new io.grpc.Metadata();
             headers.put(io.grpc.Metadata.Key.of("authorization", io.grpc.Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
-            b.intercept(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(headers));
         }
+        String tenant = System.getenv("ENTANGLE_TENANT");
+        if (tenant != null && !tenant.isBlank()) {
+            // services with tenancy on (a tenant header configured) need it on every call
+            headers.put(io.grpc.Metadata.Key.of(env("ENTANGLE_TENANT_HEADER", "x-entangle-tenant"), io.grpc.Metadata.ASCII_STRING_MARSHALLER), tenant);
+        }
+        if (!headers.keys().isEmpty()) b.intercept(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(headers));
         return b.build();
     }
 

@@ -9,7 +9,7 @@ import dev.entangle.proto.ingest.v1.UploadHeader;
 import dev.entangle.proto.ingest.v1.UploadProgress;
 import dev.entangle.proto.ingest.v1.UploadRequest;
 import dev.entangle.proto.ingest.v1.UploadResponse;
-import io.grpc.ManagedChannel;
+import io.grpc.Channel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
@@ -59,14 +59,14 @@ public final class Uploader {
      *
      * @throws StatusRuntimeException the service's refusal (INVALID_ARGUMENT names file, tensor and rule)
      */
-    public static IngestResult upload(ManagedChannel channel, Path dir, UploadHeader header, Consumer<UploadProgress> progress)
+    public static IngestResult upload(Channel channel, Path dir, UploadHeader header, Consumer<UploadProgress> progress)
             throws IOException, InterruptedException, TimeoutException {
         Checkpoint.open(dir).close();   // validated locally (kind, configs, every header) before a byte travels
         return uploadUnchecked(channel, dir, header, progress);
     }
 
     /** Uploads without the local check (tests use it to prove the server refuses bad files itself). */
-    public static IngestResult uploadUnchecked(ManagedChannel channel, Path dir, UploadHeader header, Consumer<UploadProgress> progress)
+    public static IngestResult uploadUnchecked(Channel channel, Path dir, UploadHeader header, Consumer<UploadProgress> progress)
             throws IOException, InterruptedException, TimeoutException {
         CompletableFuture<IngestResult> done = new CompletableFuture<>();
         Semaphore ready = new Semaphore(0);

@@ -187,13 +187,22 @@ public final class LocalStack {
      * sharing the task topic's partitions); {@link #stop}/{@link #kill} take that name.
      */
     public void startReplica(String service, String name, int port) throws IOException {
+        startReplica(service, name, port, Map.of());
+    }
+
+    /** A replica with extra environment (e.g. ENTANGLE_AUTH_TOKEN, ENTANGLE_TENANT_HEADER: a secured instance). */
+    public void startReplica(String service, String name, int port, Map<String, String> extraEnv) throws IOException {
         extraPorts.put(name, port);
-        startService(service, name, port);
+        startService(service, name, port, extraEnv);
     }
 
     private final Map<String, Integer> extraPorts = new java.util.concurrent.ConcurrentHashMap<>();
 
     private void startService(String service, String name, int port) throws IOException {
+        startService(service, name, port, Map.of());
+    }
+
+    private void startService(String service, String name, int port, Map<String, String> extraEnv) throws IOException {
         Path jar = repo.resolve("services/" + service + "/target/quarkus-app/quarkus-run.jar");
         if (!Files.exists(jar)) throw new IllegalStateException(jar + " is missing: build first (./entangle build)");
         List<String> jvm = new ArrayList<>(List.of("-Xmx" + heap(service), "--enable-native-access=ALL-UNNAMED",
@@ -205,6 +214,7 @@ public final class LocalStack {
         cmd.add(jar.toString());
         Map<String, String> env = serviceEnv();
         env.put(portVariable(service), "" + port);
+        env.putAll(extraEnv);
         start(name, cmd, env);
     }
 

@@ -78,7 +78,7 @@ public final class UnitWorker {
                 .setWorker(WORKER)
                 .setComputedAtMs(System.currentTimeMillis());
         if (m.baseId() != null) out.setBaseId(m.baseId());
-        hyperAndMetrics(m, out);
+        runFields(m, out);
         if (options.keepSpectra()) out.setSpectraKey(storeSpectra(task, settingsKey, c.raw()));
         out.setComputeSeconds((System.nanoTime() - t0) / 1e9);
         ProfileComputed result = out.build();
@@ -146,7 +146,9 @@ public final class UnitWorker {
         }
     }
 
-    private static void hyperAndMetrics(CheckpointManifest m, ProfileComputed.Builder out) {
+    /** What the result says about its run, from the checkpoint's manifest: hyper-parameters, metrics, owner. */
+    private static void runFields(CheckpointManifest m, ProfileComputed.Builder out) {
+        if (m.tenant() != null) out.setTenant(m.tenant());
         if (m.hyper() != null) {
             Hyperparameters.Builder h = Hyperparameters.newBuilder();
             if (m.hyper().r() != null) h.setR(m.hyper().r());

@@ -35,6 +35,7 @@ public final class ProfileView {
         Method method = Method.METHOD_UNSPECIFIED;
         Hyperparameters hyper = Hyperparameters.getDefaultInstance();
         String baseId = "";
+        String tenant = "";
         final NavigableMap<Long, Map<String, Entry>> steps = new TreeMap<>();
         final NavigableMap<Long, Metrics> metrics = new TreeMap<>();
         final Map<Long, Set<String>> unitsDone = new HashMap<>();
@@ -49,6 +50,9 @@ public final class ProfileView {
         public Hyperparameters hyper() { return hyper; }
 
         public String baseId() { return baseId; }
+
+        /** The tenant owning the run (tenancy on at ingest), else empty. */
+        public String tenant() { return tenant; }
 
         public List<Long> steps() { return new ArrayList<>(steps.keySet()); }
 
@@ -71,6 +75,7 @@ public final class ProfileView {
         run.method = r.getMethod();
         if (r.hasHyper()) run.hyper = r.getHyper();
         if (!r.getBaseId().isEmpty()) run.baseId = r.getBaseId();
+        if (!r.getTenant().isEmpty()) run.tenant = r.getTenant();
         if (r.hasMetrics()) run.metrics.put(r.getStep(), r.getMetrics());
         Map<String, Entry> step = run.steps.computeIfAbsent(r.getStep(), s -> new TreeMap<>());
         for (Profile p : r.getProfilesList()) step.put(p.getName(), new Entry(r, p));

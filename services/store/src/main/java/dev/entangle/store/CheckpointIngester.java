@@ -71,6 +71,7 @@ public final class CheckpointIngester {
         String run = Layout.requireName(firstNonNull(req.run(), event.map(TrainerEvent::run).orElse(null), dir, "run"), "run");
         long step = req.step() != null ? req.step()
                 : event.map(TrainerEvent::step).orElseGet(() -> stepFromFolder(dir));
+        if (req.tenant() != null) requireOwner(dir, run, req.tenant());
         try (Checkpoint ckpt = Checkpoint.open(dir)) {
             String method = ckpt.kind().method();
             event.map(TrainerEvent::method).ifPresent(m -> {
@@ -88,7 +89,7 @@ public final class CheckpointIngester {
                     firstNonNull(req.trainLoss(), event.map(TrainerEvent::trainLoss).orElse(null)),
                     firstNonNull(req.testLoss(), event.map(TrainerEvent::testLoss).orElse(null)));
             JsonNode config = ckpt.config();
-            return store(dir, ckpt, sel, run, step, method, req.baseId(), hyper, metrics, config);
+            return store(dir, ckpt, sel, run, step, method, req.baseId(), hyper, metrics, config, req.tenant());
         }
     }
 
@@ -113,8 +114,8 @@ public final class CheckpointIngester {
                     return new IngestOutcome(m, IngestOutcome.State.DUPLICATE, 0);
                 }
                 CheckpointManifest m = new CheckpointManifest(CheckpointManifest.SCHEMA, name, null, null, "base", null, null, null,
-                        ckpt.config(), spool.blobs(), null, 0, List.of(), System.currentTimeMillis());
-                long bytes = commit(spool, m, key, null);
+                        ckpt.config(), spool.blobs(), null, 0, List.of(), System.currentTimeMillis(), null);
+                long bytes = commit(spool, m, key, null, null);
                 return new IngestOutcome(m, IngestOutcome.State.NEW, bytes);
             } finally {
                 spool.delete();
@@ -252,7 +253,8 @@ public final class CheckpointIngester {
     }
 
     private IngestOutcome store(Path dir, Checkpoint ckpt, Selection sel, String run, long step, String method, String baseId,
-                                CheckpointManifest.Hyper hyper, CheckpointManifest.Metrics metrics, JsonNode config) throws IOException {
+                                CheckpointManifest.Hyper hyper, CheckpointManifest.Metrics metrics, JsonNode config,
+                                String tenant) throws IOException {
         Spool spool = spool(ckpt, sel, sel.probe());
         try {
             String id = checkpointId(run, step, method, baseId, config, spool);
@@ -270,16 +272,32 @@ public final class CheckpointIngester {
                                 + "…); a step's checkpoint cannot change");
             }
             CheckpointManifest m = new CheckpointManifest(CheckpointManifest.SCHEMA, id, run, step, method, baseId, hyper, metrics,
-                    config, spool.blobs(), spool.probe(), sel.probeLayers(), sel.targets(), System.currentTimeMillis());
-            long bytes = commit(spool, m, manifestKey, Layout.runStep(run, step));
+                    config, spool.blobs(), spool.probe(), sel.probeLayers(), sel.targets(), System.currentTimeMillis(), tenant);
+            String ownerKey = tenant != null && store.read(Layout.runOwner(run)).isEmpty() ? Layout.runOwner(run) : null;
+            long bytes = commit(spool, m, manifestKey, Layout.runStep(run, step), ownerKey);
             return new IngestOutcome(m, IngestOutcome.State.NEW, bytes);
         } finally {
             spool.delete();
         }
     }
 
-    /** Uploads missing blobs, then the manifest, then the index; undoes its own blobs on failure. */
-    private long commit(Spool spool, CheckpointManifest m, String manifestKey, String indexKey) throws IOException {
+    /**
+     * The run's owner, when tenancy is on: a run belongs to the tenant whose upload created it, and
+     * other tenants' checkpoints are refused before anything is stored.
+     */
+    private void requireOwner(Path dir, String run, String tenant) throws IOException {
+        Optional<byte[]> owner = store.read(Layout.runOwner(run));
+        if (owner.isPresent() && !new String(owner.get(), StandardCharsets.UTF_8).equals(tenant)) {
+            throw new RunOwnershipException("run '" + run + "' belongs to another tenant; tenant '" + tenant
+                    + "' cannot add checkpoints to it (" + dir + ")");
+        }
+    }
+
+    /**
+     * Uploads missing blobs, then the manifest, the run's owner (first checkpoint of a run under
+     * tenancy) and the index; undoes its own objects on failure.
+     */
+    private long commit(Spool spool, CheckpointManifest m, String manifestKey, String indexKey, String ownerKey) throws IOException {
         List<String> created = new ArrayList<>();
         long bytes = 0;
         try {
@@ -289,6 +307,10 @@ public final class CheckpointIngester {
             if (spool.probe() != null) bytes += upload(spool.probe(), spool.probeFile(), created);
             store.put(manifestKey, m.toJson(), "application/json");
             created.add(manifestKey);
+            if (ownerKey != null) {
+                store.put(ownerKey, m.tenant().getBytes(StandardCharsets.UTF_8), "text/plain");
+                created.add(ownerKey);
+            }
             if (indexKey != null) store.put(indexKey, m.id().getBytes(StandardCharsets.UTF_8), "text/plain");
             return bytes;
         } catch (IOException | RuntimeException e) {

@@ -21,11 +21,12 @@ import java.util.Map;
  * @param probe     the attention probe's blob, or null
  * @param probeLayers decoder layers the probe covers (0 without a probe)
  * @param targets   "layers.{i}.{module}" ΔW targets found at ingest
+ * @param tenant    the tenant that owns the run (tenancy on), else null
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record CheckpointManifest(int schema, String id, String run, Long step, String method, String baseId,
                                  Hyper hyper, Metrics metrics, JsonNode config, Map<String, Blob> tensors, Blob probe,
-                                 int probeLayers, List<String> targets, long createdAtMs) {
+                                 int probeLayers, List<String> targets, long createdAtMs, String tenant) {
 
     public static final int SCHEMA = 1;
     public static final JsonMapper JSON = JsonMapper.builder().build();

@@ -10,10 +10,16 @@ package dev.entangle.store;
  * @param learningRate reported learning rate
  * @param trainLoss    reported train loss
  * @param testLoss     reported test loss
+ * @param tenant       the uploading tenant when tenancy is on (it owns the run), else null
  */
-public record IngestRequest(String run, Long step, String baseId, Double learningRate, Double trainLoss, Double testLoss) {
+public record IngestRequest(String run, Long step, String baseId, Double learningRate, Double trainLoss, Double testLoss,
+                            String tenant) {
 
     public static IngestRequest of(String run, Long step, String baseId) {
-        return new IngestRequest(run, step, baseId, null, null, null);
+        return new IngestRequest(run, step, baseId, null, null, null, null);
+    }
+
+    public IngestRequest withTenant(String t) {
+        return new IngestRequest(run, step, baseId, learningRate, trainLoss, testLoss, t);
     }
 }

@@ -45,6 +45,11 @@ public final class Layout {
         return runSteps(run) + step;
     }
 
+    /** The tenant owning a run (written by its first ingest when tenancy is on). */
+    public static String runOwner(String run) {
+        return "runs/" + requireName(run, "run") + "/tenant";
+    }
+
     public static String runSteps(String run) {
         return "runs/" + requireName(run, "run") + "/steps/";
     }

@@ -35,6 +35,28 @@ class CheckpointIngesterTest {
     }
 
     @Test
+    void underTenancyARunBelongsToTheTenantThatCreatedIt() throws IOException {
+        Path lora = Fixtures.root().resolve("runs/lora-r4-a16/checkpoint-30");
+        Path later = Fixtures.root().resolve("runs/lora-r4-a16/checkpoint-150");
+        IngestOutcome first = ingester.ingest(lora, IngestRequest.of("shared-run", 30L, null).withTenant("acme"));
+        assertEquals(IngestOutcome.State.NEW, first.state());
+        assertEquals("acme", first.manifest().tenant());
+        assertEquals("acme", new String(store.read(Layout.runOwner("shared-run")).orElseThrow()));
+
+        var before = new java.util.TreeMap<>(store.objects);
+        RunOwnershipException e = assertThrows(RunOwnershipException.class,
+                () -> ingester.ingest(later, IngestRequest.of("shared-run", 150L, null).withTenant("globex")));
+        assertTrue(e.getMessage().contains("shared-run") && e.getMessage().contains("globex"), e.getMessage());
+        assertEquals(before.keySet(), store.objects.keySet(), "nothing stored for the refused tenant");
+
+        assertEquals(IngestOutcome.State.NEW, ingester.ingest(later, IngestRequest.of("shared-run", 150L, null).withTenant("acme")).state());
+        assertEquals("acme", new String(store.read(Layout.runOwner("shared-run")).orElseThrow()));
+        // tenancy off: no owner recorded
+        assertTrue(ingester.ingest(lora, IngestRequest.of("open-run", 30L, null)).manifest().tenant() == null);
+        assertFalse(store.exists(Layout.runOwner("open-run")));
+    }
+
+    @Test
     void everyFixtureCheckpointIngestsOnceAndOnlyOnce() throws IOException {
         assertEquals(IngestOutcome.State.NEW, ingester.registerBase(examples().resolve("base"), "tiny-llama").state());
         assertEquals(IngestOutcome.State.DUPLICATE, ingester.registerBase(examples().resolve("base"), "tiny-llama").state());

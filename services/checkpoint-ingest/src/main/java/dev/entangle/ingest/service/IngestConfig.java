@@ -19,6 +19,9 @@ public interface IngestConfig {
 
     interface Auth {
         java.util.Optional<String> token();
+
+        /** Tenancy's header (dev.entangle.security.Tenants): the uploading tenant owns the run. */
+        java.util.Optional<String> tenantHeader();
     }
 
     interface S3 {

@@ -10,6 +10,8 @@ import dev.entangle.proto.ingest.v1.UploadProgress;
 import dev.entangle.proto.ingest.v1.UploadRequest;
 import dev.entangle.proto.ingest.v1.UploadResponse;
 import dev.entangle.store.Layout;
+import dev.entangle.store.RunOwnershipException;
+import dev.entangle.security.Tenants;
 import dev.entangle.store.S3Config;
 import dev.entangle.store.S3ObjectStore;
 import io.grpc.Status;
@@ -44,6 +46,7 @@ public class IngestGrpcService implements CheckpointIngest {
 
     @Override
     public Multi<UploadResponse> upload(Multi<UploadRequest> requests) {
+        String tenant = Tenants.current().orElse(null);   // read in the call's context, before any hop to a worker
         return Multi.createFrom().emitter(em -> {
             UploadSession session;
             try {
@@ -79,7 +82,7 @@ public class IngestGrpcService implements CheckpointIngest {
                             Path dir = session.finish();
                             em.emit(progress("validating", session));
                             UploadHeader h = session.header();
-                            IngestResult r = pipeline.ingest(dir, request(h), h.getBaseModelName());
+                            IngestResult r = pipeline.ingest(dir, request(h).withTenant(tenant), h.getBaseModelName());
                             em.emit(UploadResponse.newBuilder().setResult(r).build());
                             em.complete();
                         } catch (Exception e) {
@@ -91,16 +94,17 @@ public class IngestGrpcService implements CheckpointIngest {
 
     @Override
     public Uni<IngestResult> register(RegisterRequest req) {
+        String tenant = Tenants.current().orElse(null);
         return Uni.createFrom().item(() -> {
             try {
-                return registerBlocking(req);
+                return registerBlocking(req, tenant);
             } catch (Exception e) {
                 throw status(e);
             }
         }).runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
     }
 
-    private IngestResult registerBlocking(RegisterRequest req) throws IOException {
+    private IngestResult registerBlocking(RegisterRequest req, String tenant) throws IOException {
         IngestConfig.S3 s3 = config.s3();
         String bucket = req.getBucket().isBlank() ? s3.bucket() : req.getBucket();
         S3ObjectStore source = new S3ObjectStore(new S3Config(s3.endpoint(), s3.accessKey(), s3.secretKey(), s3.region(), bucket));
@@ -118,7 +122,7 @@ public class IngestGrpcService implements CheckpointIngest {
                 Files.createDirectories(target.getParent());
                 source.download(key, target);
             }
-            return pipeline.ingest(dir, request(req.getHeader()), req.getHeader().getBaseModelName());
+            return pipeline.ingest(dir, request(req.getHeader()).withTenant(tenant), req.getHeader().getBaseModelName());
         }
     }
 
@@ -126,7 +130,7 @@ public class IngestGrpcService implements CheckpointIngest {
         return new IngestRequest(h.getRun().isBlank() ? null : Layout.requireName(h.getRun(), "run"),
                 h.hasStep() ? h.getStep() : null, h.getBaseId().isBlank() ? null : h.getBaseId(),
                 h.hasLearningRate() ? h.getLearningRate() : null, h.hasTrainLoss() ? h.getTrainLoss() : null,
-                h.hasTestLoss() ? h.getTestLoss() : null);
+                h.hasTestLoss() ? h.getTestLoss() : null, null);
     }
 
     private static UploadResponse progress(String stage, UploadSession s) {
@@ -134,9 +138,10 @@ public class IngestGrpcService implements CheckpointIngest {
                 .setStage(stage).setBytesReceived(s.received()).setFile(s.currentFile())).build();
     }
 
-    /** Bad input → INVALID_ARGUMENT with the one-line rule; store/broker trouble → UNAVAILABLE. */
+    /** Bad input → INVALID_ARGUMENT with the one-line rule; another tenant's run → PERMISSION_DENIED; store/broker trouble → UNAVAILABLE. */
     static StatusRuntimeException status(Throwable e) {
         if (e instanceof StatusRuntimeException s) return s;
+        if (e instanceof RunOwnershipException) return Status.PERMISSION_DENIED.withDescription(e.getMessage()).asRuntimeException();
         if (e instanceof CheckpointException || e instanceof IllegalArgumentException) {
             return Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException();
         }

@@ -87,6 +87,7 @@ public class IngestPipeline {
                 .setBucket(config.s3().bucket()).setManifestKey(Layout.checkpointManifest(m.id()))
                 .addAllTargets(m.targets()).setHasProbe(m.probe() != null).setIngestedAtMs(m.createdAtMs());
         if (m.baseId() != null) ev.setBaseId(m.baseId());
+        if (m.tenant() != null) ev.setTenant(m.tenant());
         if (m.hyper() != null) {
             Hyperparameters.Builder h = Hyperparameters.newBuilder();
             if (m.hyper().r() != null) h.setR(m.hyper().r());

@@ -26,6 +26,7 @@ import dev.entangle.proto.query.v1.WatchRunRequest;
 import dev.entangle.query.Comparisons;
 import dev.entangle.query.ProfileMetrics;
 import dev.entangle.query.ProfileView;
+import dev.entangle.security.Tenants;
 import io.grpc.Status;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.mutiny.Multi;
@@ -52,8 +53,10 @@ public class QueryGrpcService implements Query {
 
     @Override
     public Uni<ListRunsResponse> listRuns(ListRunsRequest request) {
+        String caller = caller();
         ListRunsResponse.Builder b = ListRunsResponse.newBuilder();
         for (ProfileView.Run r : view.runs()) {
+            if (!readable(r, caller)) continue;
             RunSummary.Builder s = RunSummary.newBuilder().setRun(r.name).setMethod(r.method()).setHyper(r.hyper())
                     .addAllSteps(r.steps()).setBaseId(r.baseId());
             for (long step : r.steps()) {
@@ -71,6 +74,7 @@ public class QueryGrpcService implements Query {
 
     @Override
     public Uni<GetProfileResponse> getProfile(GetProfileRequest req) {
+        requireReadable(req.getRun(), caller());
         return Uni.createFrom().item(() -> {
             ProfileView.Entry e = view.profile(req.getRun(), req.hasStep() ? step(req.getStep()) : null, req.getTarget()).orElseThrow(() ->
                     Status.NOT_FOUND.withDescription("no profile " + req.getTarget() + " for run " + req.getRun()
@@ -94,6 +98,8 @@ public class QueryGrpcService implements Query {
     @Override
     public Uni<CompareResponse> compare(CompareRequest req) {
         String target = target(req.getTarget(), req.getLayer(), req.getModule());
+        String caller = caller();
+        req.getRunsList().forEach(run -> requireReadable(run, caller));
         // baselines come from the theory service over gRPC: off the event loop
         return Uni.createFrom().item(() -> {
             CompareResponse.Builder b = CompareResponse.newBuilder().setTarget(target);
@@ -119,8 +125,10 @@ public class QueryGrpcService implements Query {
         if (req.getRunsCount() < 2) {
             return Uni.createFrom().failure(Status.INVALID_ARGUMENT.withDescription("the no-hair report compares at least two runs").asRuntimeException());
         }
+        String caller = caller();
         List<Map<String, ProfileView.Entry>> perRun = new ArrayList<>();
         for (String run : req.getRunsList()) {
+            requireReadable(run, caller);
             ProfileView.Run r = view.run(run).orElseThrow(() -> Status.NOT_FOUND.withDescription("unknown run " + run).asRuntimeException());
             Long s = req.hasStep() ? step(req.getStep()) : null;
             long at = s != null ? s : r.latestStep().orElse(-1L);
@@ -131,6 +139,7 @@ public class QueryGrpcService implements Query {
 
     @Override
     public Uni<TimelineResponse> timeline(TimelineRequest req) {
+        requireReadable(req.getRun(), caller());
         ProfileView.Run r = view.run(req.getRun()).orElseThrow(() ->
                 Status.NOT_FOUND.withDescription("unknown run " + req.getRun()).asRuntimeException());
         TimelineResponse.Builder b = TimelineResponse.newBuilder();
@@ -148,8 +157,10 @@ public class QueryGrpcService implements Query {
 
     @Override
     public Uni<SweepResponse> sweep(SweepRequest req) {
+        String caller = caller();
         SweepResponse.Builder b = SweepResponse.newBuilder();
         for (String run : req.getRunsList()) {
+            requireReadable(run, caller);
             ProfileView.Entry e = view.profile(run, req.hasStep() ? step(req.getStep()) : null, req.getTarget()).orElse(null);
             if (e == null) continue;
             var h = e.result().getHyper();
@@ -171,9 +182,12 @@ public class QueryGrpcService implements Query {
 
     @Override
     public Multi<RunUpdate> watchRun(WatchRunRequest req) {
+        String caller = caller();
+        requireReadable(req.getRun(), caller);
         return Multi.createFrom().emitter(em -> {
             Runnable stop = view.listen(r -> {
                 if (!r.getRun().equals(req.getRun())) return;
+                if (caller != null && !caller.equals(r.getTenant())) return;   // a run watched before it existed, then created by another tenant
                 ProfileView.Run run = view.run(r.getRun()).orElseThrow();
                 for (Profile p : r.getProfilesList()) {
                     em.emit(RunUpdate.newBuilder().setRun(r.getRun()).setStep(r.getStep()).setTarget(r.getTarget())
@@ -181,6 +195,27 @@ public class QueryGrpcService implements Query {
                 }
             });
             em.onTermination(stop);
+        });
+    }
+
+    /**
+     * The calling tenant when tenancy is on ({@link Tenants}; the interceptor has refused calls
+     * without one), else null. Read in the call's context, before any hop to a worker thread.
+     */
+    private static String caller() {
+        return Tenants.header().isPresent()
+                ? Tenants.current().orElseThrow(() -> Status.UNAUTHENTICATED.withDescription("no tenant on this call").asRuntimeException())
+                : null;
+    }
+
+    /** Per-run authorisation: with tenancy on, a tenant reads only the runs it owns. */
+    private static boolean readable(ProfileView.Run r, String caller) {
+        return caller == null || caller.equals(r.tenant());
+    }
+
+    private void requireReadable(String run, String caller) {
+        view.run(run).filter(r -> !readable(r, caller)).ifPresent(r -> {
+            throw Status.PERMISSION_DENIED.withDescription("run '" + run + "' is not readable by tenant '" + caller + "'").asRuntimeException();
         });
     }
 

@@ -1,0 +1,50 @@
+package dev.entangle.security;
+
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.Status;
+import io.quarkus.grpc.GlobalInterceptor;
+import jakarta.enterprise.context.ApplicationScoped;
+
+import java.util.Optional;
+
+/**
+ * With a tenant header configured ({@link Tenants}), refuses gRPC calls that do not name a
+ * tenant (UNAUTHENTICATED) or name it badly (INVALID_ARGUMENT), and carries the tenant in the
+ * call's context for the service methods.
+ */
+@ApplicationScoped
+@GlobalInterceptor
+public class TenantServerInterceptor implements ServerInterceptor {
+
+    private final Optional<Metadata.Key<String>> header =
+            Tenants.header().map(h -> Metadata.Key.of(h, Metadata.ASCII_STRING_MARSHALLER));
+
+    @Override
+    public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+        if (header.isEmpty() || isHealthCheck(call)) return next.startCall(call, headers);
+        String tenant = headers.get(header.get());
+        if (tenant == null || tenant.isBlank()) {
+            return refuse(call, Status.UNAUTHENTICATED.withDescription("the tenant header '" + header.get().name() + "' is required"));
+        }
+        if (!Tenants.NAME.matcher(tenant).matches()) {
+            return refuse(call, Status.INVALID_ARGUMENT.withDescription("tenant header '" + header.get().name()
+                    + "': letters, digits, '.', '_', '-' (at most 128), starting with a letter or digit"));
+        }
+        return Contexts.interceptCall(Context.current().withValue(Tenants.CURRENT, tenant), call, headers, next);
+    }
+
+    /** The standard gRPC health service answers probes, which carry no tenant. */
+    private static boolean isHealthCheck(ServerCall<?, ?> call) {
+        return call.getMethodDescriptor().getFullMethodName().startsWith("grpc.health.v1.");
+    }
+
+    private static <Q, R> ServerCall.Listener<Q> refuse(ServerCall<Q, R> call, Status status) {
+        call.close(status, new Metadata());
+        return new ServerCall.Listener<>() {};
+    }
+}
