@@ -36,7 +36,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--shape", split = ",", paramLabel = "RxC", description = "Matrix shapes (default: 1024x1024,2048x2048).")
     List<String> shapes = List.of("1024x1024", "2048x2048");
 
-    @Option(names = "--engine", paramLabel = "NAME", description = "Spectrum engine: openblas or nd4j (default: openblas, or ENTANGLE_ENGINE).")
+    @Option(names = "--engine", paramLabel = "NAME", description = "Spectrum engine: auto, openblas, nd4j or cuda (default: auto = cuda where a GPU and the CUDA libraries are present, else openblas; or ENTANGLE_ENGINE).")
     String engine;
 
     @Option(names = "--rank", paramLabel = "R", description = "0: dense (FFT) ΔW; R > 0: a LoRA ΔW = B·A of rank R, profiled from its factors (default: 0).")

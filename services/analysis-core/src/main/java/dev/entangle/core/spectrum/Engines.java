@@ -1,24 +1,39 @@
 package dev.entangle.core.spectrum;
 
+import dev.entangle.core.spectrum.cuda.CudaLinearAlgebra;
+
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
 /**
  * The spectrum engines by name. The default comes from {@code -Dentangle.engine} or
- * {@code ENTANGLE_ENGINE}, else {@value #DEFAULT}.
+ * {@code ENTANGLE_ENGINE}, else {@value #DEFAULT}: the CUDA engine where a device and the CUDA
+ * libraries are present, OpenBLAS otherwise.
  */
 public final class Engines {
 
-    public static final String DEFAULT = "openblas";
+    public static final String DEFAULT = "auto";
+    /** The CPU engines, which run everywhere. */
     public static final List<String> NAMES = List.of("openblas", "nd4j");
+    public static final String CUDA = "cuda";
 
     private Engines() {}
 
+    /** The engines that can run in this process: the CPU ones, and cuda where it can. */
+    public static List<String> available() {
+        List<String> names = new ArrayList<>(NAMES);
+        if (CudaLinearAlgebra.available()) names.add(CUDA);
+        return names;
+    }
+
     public static LinearAlgebra named(String name) {
         return switch (name.toLowerCase(Locale.ROOT)) {
+            case "auto" -> CudaLinearAlgebra.available() ? CudaLinearAlgebra.shared() : new OpenBlasLinearAlgebra();
             case "openblas", "openblas-lapacke" -> new OpenBlasLinearAlgebra();
             case "nd4j", "nd4j-openblas" -> new Nd4jLinearAlgebra();
-            default -> throw new IllegalArgumentException("unknown engine '" + name + "' (known: " + NAMES + ")");
+            case CUDA, "cuda-ffm" -> CudaLinearAlgebra.shared();
+            default -> throw new IllegalArgumentException("unknown engine '" + name + "' (known: auto, " + String.join(", ", NAMES) + ", " + CUDA + ")");
         };
     }
 

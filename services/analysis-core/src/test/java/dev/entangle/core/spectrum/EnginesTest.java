@@ -11,7 +11,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 /** Each engine's kernels against plain-Java references. */
 class EnginesTest {
 
-    static Stream<String> engines() { return Engines.NAMES.stream(); }
+    /** The CPU engines, and the CUDA engine where a device is present (not on this project's CI machine). */
+    static Stream<String> engines() { return Engines.available().stream(); }
 
     static double[] gaussian(Random r, int n) {
         double[] x = new double[n];
@@ -47,6 +48,26 @@ class EnginesTest {
             assertEquals(s, ab[i * 3 + j], 1e-12);
         }
         assertEquals(cols * 2, atb.length);
+        // every transpose combination against the plain product (the CUDA engine swaps operands for row-major data)
+        double[] cm = gaussian(rnd, rows * 4);
+        double[] atc = la.multiply(a, rows, cols, true, cm, rows, 4, false);        // (cols × rows)(rows × 4)
+        double[] d = gaussian(rnd, 4 * cols);
+        double[] adt = la.multiply(a, rows, cols, false, d, 4, cols, true);        // (rows × cols)(cols × 4)
+        double[] atct = la.multiply(a, rows, cols, true, cm, 4, rows, true);       // (cols × rows)(rows × 4)
+        for (int i = 0; i < cols; i++) for (int j = 0; j < 4; j++) {
+            double s1 = 0, s2 = 0;
+            for (int k = 0; k < rows; k++) {
+                s1 += a[k * cols + i] * cm[k * 4 + j];
+                s2 += a[k * cols + i] * cm[j * rows + k];
+            }
+            assertEquals(s1, atc[i * 4 + j], 1e-12);
+            assertEquals(s2, atct[i * 4 + j], 1e-12);
+        }
+        for (int i = 0; i < rows; i++) for (int j = 0; j < 4; j++) {
+            double s1 = 0;
+            for (int k = 0; k < cols; k++) s1 += a[i * cols + k] * d[j * cols + k];
+            assertEquals(s1, adt[i * 4 + j], 1e-12);
+        }
 
         // Eigen-decomposition: G v_i = λ_i v_i, values descending, values-only agrees.
         LinearAlgebra.Eigen e = la.symmetricEigen(right, cols);

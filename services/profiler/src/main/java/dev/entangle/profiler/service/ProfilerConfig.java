@@ -68,8 +68,8 @@ public interface ProfilerConfig {
         @WithDefault("PT30M")
         Duration stuckAfter();
 
-        /** Spectrum engine: openblas or nd4j. */
-        @WithDefault("openblas")
+        /** Spectrum engine: auto (cuda where a device and the CUDA libraries are present, else openblas), openblas, nd4j or cuda. */
+        @WithDefault("auto")
         String engine();
     }
 }
