@@ -29,8 +29,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Faults on the real stack: the S3 server gone for 70 s while a checkpoint is profiled (longer than
  * the 30 s asked, and longer than the Kafka connector's default 60 s patience with an
- * unacknowledged record, which once failed the task channel), and the
- * Kafka broker restarted while one is profiled. Afterwards every unit is there exactly once per
+ * unacknowledged record, which once failed the task channel), the Kafka broker restarted while
+ * one is profiled, and the broker down while one is uploaded. Afterwards every unit is there exactly once per
  * key and every service is ready again without a manual step.
  */
 @ExtendWith(SharedStack.class)
@@ -49,6 +49,7 @@ class FaultsTest {
         SyntheticLlama.writeFullModel(tmp.resolve("base"), SHAPE, DType.F32, 5, 0, 0);
         SyntheticLlama.writeFullModel(tmp.resolve("s3-outage"), SHAPE, DType.F32, 5, 0.1, 0);
         SyntheticLlama.writeFullModel(tmp.resolve("broker-restart"), SHAPE, DType.F32, 5, 0.2, 0);
+        SyntheticLlama.writeFullModel(tmp.resolve("ingest-restart"), SHAPE, DType.F32, 5, 0.3, 0);
         ManagedChannel ingest = SharedStack.channel("checkpoint-ingest");
         try {
             Uploader.upload(ingest, tmp.resolve("base"), UploadHeader.newBuilder().setBaseModelName("faults-512").build(), p -> { });
@@ -72,6 +73,35 @@ class FaultsTest {
             Thread.sleep(5_000);
             stack.startInfrastructure(LocalStack.KAFKA, Duration.ofSeconds(60));
             assertUnitsExactlyOnce(b.getCheckpointId(), 2 * SHAPE.layers(), Duration.ofSeconds(240));
+            awaitReady(stack);
+
+            // 3. the broker down while a checkpoint is uploaded, back 5 s later: the checkpoint is
+            //    announced once the broker answers (or, if the publish gave up first, by the re-upload),
+            //    and profiled once per key
+            stack.stop(LocalStack.KAFKA, Duration.ofSeconds(30));
+            java.util.concurrent.CompletableFuture<IngestResult> during = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return upload(ingest, "ingest-restart");
+                } catch (Exception e) {
+                    throw new java.util.concurrent.CompletionException(e);
+                }
+            });
+            Thread.sleep(5_000);
+            stack.startInfrastructure(LocalStack.KAFKA, Duration.ofSeconds(60));
+            IngestResult c;
+            try {
+                c = during.get(180, TimeUnit.SECONDS);
+                assertEquals(IngestResult.State.NEW, c.getState(), "stored and announced after the broker came back");
+            } catch (java.util.concurrent.ExecutionException e) {
+                Throwable cause = e.getCause();
+                while (cause != null && !(cause instanceof StatusRuntimeException)) cause = cause.getCause();
+                if (!(cause instanceof StatusRuntimeException gaveUp)) throw e;
+                assertEquals(io.grpc.Status.Code.UNAVAILABLE, gaveUp.getStatus().getCode(), gaveUp.getStatus().toString());
+                c = upload(ingest, "ingest-restart");
+                assertEquals(IngestResult.State.REPUBLISHED, c.getState(), "the stored checkpoint announced by the retry");
+            }
+            System.out.println("upload across a broker restart: " + c.getState());
+            assertUnitsExactlyOnce(c.getCheckpointId(), 2 * SHAPE.layers(), Duration.ofSeconds(240));
             awaitReady(stack);
         } finally {
             ingest.shutdownNow();
