@@ -10,6 +10,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -41,11 +42,11 @@ final class CompareCommand implements Callable<Integer> {
     @Option(names = "--json", description = "JSON instead of the table.")
     boolean json;
 
-    @Option(names = "--query", paramLabel = "HOST:PORT", description = "Query service (default: $ENTANGLE_QUERY or localhost:8084).")
-    String endpoint = Endpoints.QUERY;
+    @Mixin
+    Endpoints.QueryOption queryAt;
 
-    @Option(names = "--verbose", description = "Stack traces on errors.")
-    boolean verbose;
+    @Mixin
+    Errors.VerboseOption verbosity;
 
     @Spec
     CommandSpec spec;
@@ -55,7 +56,7 @@ final class CompareCommand implements Callable<Integer> {
         CompareRequest.Builder req = CompareRequest.newBuilder().addAllRuns(runs).setLayer(layer).setModule(module);
         if (target != null) req.setTarget(target);
         req.setStep("latest".equals(step) ? StepSelector.newBuilder().setLatest(true) : StepSelector.newBuilder().setStep(Long.parseLong(step)));
-        ManagedChannel ch = Endpoints.channel(endpoint);
+        ManagedChannel ch = Endpoints.channel(queryAt.endpoint);
         try {
             CompareResponse r = QueryGrpc.newBlockingStub(ch).withDeadlineAfter(60, TimeUnit.SECONDS).compare(req.build());
             PrintWriter out = spec.commandLine().getOut();
@@ -64,7 +65,7 @@ final class CompareCommand implements Callable<Integer> {
             out.flush();
             return 0;
         } catch (StatusRuntimeException e) {
-            throw Errors.remote(endpoint, e);
+            throw Errors.remote(queryAt.endpoint, e);
         } finally {
             ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }

@@ -16,6 +16,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -49,17 +50,17 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--figures", paramLabel = "DIR", description = "Where figures go (default: .entangle/figures).")
     Path figures = Path.of(System.getProperty("entangle.repo", ".")).resolve(".entangle/figures");
 
-    @Option(names = "--ingest", paramLabel = "HOST:PORT", description = "Ingest service (default: $ENTANGLE_INGEST or localhost:8081).")
-    String ingestEndpoint = Endpoints.INGEST;
+    @Mixin
+    Endpoints.IngestOption ingestAt;
 
-    @Option(names = "--query", paramLabel = "HOST:PORT", description = "Query service (default: $ENTANGLE_QUERY or localhost:8084).")
-    String queryEndpoint = Endpoints.QUERY;
+    @Mixin
+    Endpoints.QueryOption queryAt;
 
     @Option(names = "--timeout", paramLabel = "SECONDS", description = "How long to wait for profiling (default: ${DEFAULT-VALUE}).")
     int timeout = 600;
 
-    @Option(names = "--verbose", description = "Stack traces on errors.")
-    boolean verbose;
+    @Mixin
+    Errors.VerboseOption verbosity;
 
     @Spec
     CommandSpec spec;
@@ -71,8 +72,8 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         List<Example> list = examples();
-        ManagedChannel ingest = Endpoints.channel(ingestEndpoint);
-        ManagedChannel query = Endpoints.channel(queryEndpoint);
+        ManagedChannel ingest = Endpoints.channel(ingestAt.endpoint);
+        ManagedChannel query = Endpoints.channel(queryAt.endpoint);
         try {
             out.printf("1. Ingesting %d example checkpoints from %s (base model %s)%n", list.size(), examples, BASE);
             out.flush();
@@ -124,14 +125,14 @@ final class DemoCommand implements Callable<Integer> {
 
             out.println();
             out.println("6. The gRPC API (reflection on, e.g. grpcurl -plaintext localhost:8084 list):");
-            out.println("   query  " + queryEndpoint + "   entangle.query.v1.Query (ListRuns, GetProfile, Compare, NoHair, Timeline, Sweep, WatchRun)");
-            out.println("   ingest " + ingestEndpoint + "   entangle.ingest.v1.CheckpointIngest (Upload, Register)");
+            out.println("   query  " + queryAt.endpoint + "   entangle.query.v1.Query (ListRuns, GetProfile, Compare, NoHair, Timeline, Sweep, WatchRun)");
+            out.println("   ingest " + ingestAt.endpoint + "   entangle.ingest.v1.CheckpointIngest (Upload, Register)");
             out.println("   theory localhost:8083   entangle.theory.v1.Theory (Page, MarchenkoPastur, Cardy, StableRank, MonteCarlo, ...)");
             out.println("   Stop everything with ./entangle down.");
             out.flush();
             return 0;
         } catch (StatusRuntimeException e) {
-            throw Errors.remote(queryEndpoint + " / " + ingestEndpoint, e);
+            throw Errors.remote(queryAt.endpoint + " / " + ingestAt.endpoint, e);
         } finally {
             ingest.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
             query.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);

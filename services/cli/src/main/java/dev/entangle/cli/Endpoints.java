@@ -11,6 +11,18 @@ final class Endpoints {
 
     private Endpoints() {}
 
+    /** {@code --query HOST:PORT}, for every command that asks the query service. */
+    static final class QueryOption {
+        @picocli.CommandLine.Option(names = "--query", paramLabel = "HOST:PORT", description = "Query service (default: $ENTANGLE_QUERY or localhost:8084).")
+        String endpoint = QUERY;
+    }
+
+    /** {@code --ingest HOST:PORT}, for every command that uploads. */
+    static final class IngestOption {
+        @picocli.CommandLine.Option(names = "--ingest", paramLabel = "HOST:PORT", description = "Ingest service (default: $ENTANGLE_INGEST or localhost:8081).")
+        String endpoint = INGEST;
+    }
+
     static ManagedChannel channel(String hostPort) {
         int colon = hostPort.lastIndexOf(':');
         if (colon < 0) throw new IllegalArgumentException("endpoint '" + hostPort + "' is not HOST:PORT");

@@ -42,4 +42,10 @@ final class Errors implements CommandLine.IExecutionExceptionHandler {
         err.flush();
         return INTERNAL;
     }
+
+    /** {@code --verbose}: read back by {@link #handleExecutionException} from the parse result. */
+    static final class VerboseOption {
+        @picocli.CommandLine.Option(names = "--verbose", description = "Stack traces on errors.")
+        boolean verbose;
+    }
 }

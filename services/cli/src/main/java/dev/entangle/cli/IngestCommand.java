@@ -6,6 +6,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -36,18 +37,18 @@ final class IngestCommand implements java.util.concurrent.Callable<Integer> {
     @Option(names = "--base-model", paramLabel = "NAME", description = "Register DIR as a base model under NAME.")
     String baseModel;
 
-    @Option(names = "--ingest", paramLabel = "HOST:PORT", description = "Ingest service (default: $ENTANGLE_INGEST or localhost:8081).")
-    String endpoint = Endpoints.INGEST;
+    @Mixin
+    Endpoints.IngestOption ingestAt;
 
-    @Option(names = "--verbose", description = "Stack traces on errors.")
-    boolean verbose;
+    @Mixin
+    Errors.VerboseOption verbosity;
 
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
-        ManagedChannel channel = Endpoints.channel(endpoint);
+        ManagedChannel channel = Endpoints.channel(ingestAt.endpoint);
         PrintWriter err = spec.commandLine().getErr();
         try {
             UploadHeader.Builder h = UploadHeader.newBuilder();
@@ -67,7 +68,7 @@ final class IngestCommand implements java.util.concurrent.Callable<Integer> {
             spec.commandLine().getOut().flush();
             return 0;
         } catch (StatusRuntimeException s) {
-            throw Errors.remote(endpoint, s);
+            throw Errors.remote(ingestAt.endpoint, s);
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }

@@ -5,6 +5,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -38,18 +39,18 @@ final class PlotCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", description = "Folder for the figures (default: figures).")
     Path out = Path.of("figures");
 
-    @Option(names = "--query", paramLabel = "HOST:PORT", description = "Query service (default: $ENTANGLE_QUERY or localhost:8084).")
-    String endpoint = Endpoints.QUERY;
+    @Mixin
+    Endpoints.QueryOption queryAt;
 
-    @Option(names = "--verbose", description = "Stack traces on errors.")
-    boolean verbose;
+    @Mixin
+    Errors.VerboseOption verbosity;
 
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
-        ManagedChannel ch = Endpoints.channel(endpoint);
+        ManagedChannel ch = Endpoints.channel(queryAt.endpoint);
         try {
             List<Path> written = draw(QueryGrpc.newBlockingStub(ch).withDeadlineAfter(60, TimeUnit.SECONDS), runs, layer, module,
                     figures, sweepBy, out);
@@ -57,7 +58,7 @@ final class PlotCommand implements Callable<Integer> {
             spec.commandLine().getOut().flush();
             return 0;
         } catch (StatusRuntimeException e) {
-            throw Errors.remote(endpoint, e);
+            throw Errors.remote(queryAt.endpoint, e);
         } finally {
             ch.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }

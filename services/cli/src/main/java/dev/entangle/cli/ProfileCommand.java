@@ -13,6 +13,7 @@ import dev.entangle.core.safetensors.TensorInfo;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -73,8 +74,8 @@ final class ProfileCommand implements Callable<Integer> {
     @Option(names = "--compact", description = "One-line JSON.")
     boolean compact;
 
-    @Option(names = "--verbose", description = "Stack traces on errors.")
-    boolean verbose;
+    @Mixin
+    Errors.VerboseOption verbosity;
 
     @Spec
     CommandSpec spec;

@@ -13,6 +13,7 @@ import dev.entangle.proto.query.v1.StepSelector;
 import io.grpc.ManagedChannel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -52,14 +53,14 @@ final class StackBenchCommand implements Callable<Integer> {
     @Option(names = "--dtype", paramLabel = "DTYPE", description = "bf16, f16 or f32 (default: bf16 for LoRA, f32 for FFT).")
     String dtype;
 
-    @Option(names = "--ingest", paramLabel = "HOST:PORT")
-    String ingestEndpoint = Endpoints.INGEST;
+    @Mixin
+    Endpoints.IngestOption ingestAt;
 
-    @Option(names = "--query", paramLabel = "HOST:PORT")
-    String queryEndpoint = Endpoints.QUERY;
+    @Mixin
+    Endpoints.QueryOption queryAt;
 
-    @Option(names = "--verbose", description = "Stack traces on errors.")
-    boolean verbose;
+    @Mixin
+    Errors.VerboseOption verbosity;
 
     @Spec
     CommandSpec spec;
@@ -80,8 +81,8 @@ final class StackBenchCommand implements Callable<Integer> {
         DType dt = DType.parse((dtype == null ? (fft ? "f32" : "bf16") : dtype).toUpperCase(Locale.ROOT))
                 .filter(DType::floating).orElseThrow(() -> new IllegalArgumentException("--dtype must be bf16, f16 or f32"));
         Path tmp = Files.createTempDirectory("entangle-bench-");
-        ManagedChannel ingest = Endpoints.channel(ingestEndpoint);
-        ManagedChannel query = Endpoints.channel(queryEndpoint);
+        ManagedChannel ingest = Endpoints.channel(ingestAt.endpoint);
+        ManagedChannel query = Endpoints.channel(queryAt.endpoint);
         try {
             String stamp = Long.toString(System.currentTimeMillis(), 36);
             String run = "bench-" + kind + "-" + shape.name().replace('.', '-') + "-" + stamp;
@@ -130,8 +131,8 @@ final class StackBenchCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "upload → queryable comparison:       %.2f s%n", (t2 - t0) / 1e9);
             out.printf(Locale.ROOT, "layers.0.q_proj: S at the row/column cut %.4f (ln r = %.4f), valley depth %.4f%n",
                     cmp.getRuns(0).getRowColumnS(), cmp.getRuns(0).getBaselines().getLnR(), cmp.getRuns(0).getValleyDepth());
-            heap(out, "checkpoint-ingest", ingestEndpoint.substring(0, ingestEndpoint.lastIndexOf(':')), 8081);
-            heap(out, "profiler", ingestEndpoint.substring(0, ingestEndpoint.lastIndexOf(':')), 8082);
+            heap(out, "checkpoint-ingest", ingestAt.endpoint.substring(0, ingestAt.endpoint.lastIndexOf(':')), 8081);
+            heap(out, "profiler", ingestAt.endpoint.substring(0, ingestAt.endpoint.lastIndexOf(':')), 8082);
             out.flush();
             return 0;
         } finally {
