@@ -42,6 +42,12 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--rank", paramLabel = "R", description = "0: dense (FFT) ΔW; R > 0: a LoRA ΔW = B·A of rank R, profiled from its factors (default: 0).")
     int rank = 0;
 
+    @Option(names = "--adapter", paramLabel = "KIND", description = "With --rank: lora (B·A) or mps (B·A_mps, A_mps contracted from two cores each run; cols must be a square) (default: lora).")
+    String adapter = "lora";
+
+    @Option(names = "--bond", paramLabel = "CHI", description = "MPS adapter bond dimension between its cores (default: 8).")
+    int bond = 8;
+
     @Option(names = "--repeat", paramLabel = "N", description = "Timed repeats per shape after one warm-up (default: 5).")
     int repeat = 5;
 
@@ -59,31 +65,58 @@ final class BenchCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         ProfileCalculator calc = engine == null ? ProfileCalculator.cpu() : new ProfileCalculator(Engines.named(engine));
         out.printf(Locale.ROOT, "engine %s, %d cores, %d repeats (median), %s, numpy anchor: %s%n", calc.linearAlgebra().name(),
-                Runtime.getRuntime().availableProcessors(), repeat, rank > 0 ? "LoRA ΔW rank " + rank + " from factors" : "dense ΔW", numpy);
+                Runtime.getRuntime().availableProcessors(), repeat, rank > 0 ? adapterName() + " ΔW rank " + rank + " from factors" : "dense ΔW", numpy);
         out.printf(Locale.ROOT, "%-12s %12s %12s %8s %10s%n", "shape", "entangle s", "numpy s", "ratio", "mid S");
         for (String shape : shapes) {
             String[] rc = shape.toLowerCase(Locale.ROOT).split("x");
             int rows = Integer.parseInt(rc[0]);
             int cols = Integer.parseInt(rc[1]);
             // numpy profiles the formed ΔW (a dense rows × cols matrix) either way; its time does not depend on the values.
-            DeltaMatrix delta = rank > 0
-                    ? DeltaMatrix.lowRank(0, "bench", rows, cols,
-                            new DeltaMatrix.LowRank(gaussian(rows * rank, 1), gaussian(rank * cols, 2), rank), List.of())
-                    : DeltaMatrix.dense(0, "bench", rows, cols, gaussian(rows * cols, 0), List.of());
-            EntanglementProfile p = calc.profile(delta, ProfileOptions.DEFAULT); // warm-up
+            java.util.function.Supplier<DeltaMatrix> delta = deltaOf(rows, cols);
+            EntanglementProfile p = calc.profile(delta.get(), ProfileOptions.DEFAULT); // warm-up
             double[] t = new double[repeat];
             for (int i = 0; i < repeat; i++) {
                 long t0 = System.nanoTime();
-                p = calc.profile(delta, ProfileOptions.DEFAULT);
+                p = calc.profile(delta.get(), ProfileOptions.DEFAULT);
                 t[i] = (System.nanoTime() - t0) / 1e9;
             }
             double ours = median(t);
             double anchor = "none".equals(numpy) ? Double.NaN : numpyMedian(rows, cols);
             double mid = p.cuts().get(p.cuts().size() / 2).entropy();
-            out.printf(Locale.ROOT, "%-12s %12.3f %12.3f %8.2f %10.4f%n", shape, ours, anchor, ours / anchor, mid);
+            out.printf(Locale.ROOT, "%-12s %12.3f %12.3f %8.3f %10.4f%n", shape, ours, anchor, ours / anchor, mid);
             out.flush();
         }
         return 0;
+    }
+
+    private String adapterName() {
+        return "mps".equals(adapter) ? "MPS-adapter (χ " + bond + ")" : "LoRA";
+    }
+
+    /**
+     * The ΔW to time, made inside the timed region where a checkpoint would make it: dense, LoRA
+     * factors as stored, or an MPS adapter's A_mps contracted from its cores (paper App. IX).
+     */
+    private java.util.function.Supplier<DeltaMatrix> deltaOf(int rows, int cols) {
+        if (rank <= 0) {
+            DeltaMatrix dense = DeltaMatrix.dense(0, "bench", rows, cols, gaussian(rows * cols, 0), List.of());
+            return () -> dense;
+        }
+        double[] b = gaussian(rows * rank, 1);
+        return switch (adapter) {
+            case "lora" -> {
+                DeltaMatrix lora = DeltaMatrix.lowRank(0, "bench", rows, cols, new DeltaMatrix.LowRank(b, gaussian(rank * cols, 2), rank), List.of());
+                yield () -> lora;
+            }
+            case "mps" -> {
+                int d1 = (int) Math.round(Math.sqrt(cols));
+                if (d1 * d1 != cols) throw new IllegalArgumentException("--adapter mps needs a square number of columns, got " + cols);
+                double[] core1 = gaussian(rank * bond * d1, 3), core2 = gaussian(bond * d1, 4);
+                yield () -> DeltaMatrix.lowRank(0, "bench", rows, cols, new DeltaMatrix.LowRank(b,
+                        dev.entangle.core.checkpoint.DeltaAssembler.contractMpsCores(core1, core2, rank, bond, d1, d1), rank), List.of());
+            }
+            default -> throw new IllegalArgumentException("--adapter is lora or mps, not '" + adapter + "'");
+        };
     }
 
     static double[] gaussian(int n, long seed) {
