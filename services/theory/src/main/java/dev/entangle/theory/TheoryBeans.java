@@ -1,38 +1,12 @@
 package dev.entangle.theory;
 
 import dev.entangle.core.profile.ProfileCalculator;
-import dev.entangle.store.ObjectStore;
-import dev.entangle.store.S3Config;
-import dev.entangle.store.S3ObjectStore;
-import io.smallrye.config.ConfigMapping;
-import io.smallrye.config.WithDefault;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Produces;
 
-/** The object store (Monte-Carlo cache) and the profile calculator. */
+/** The profile calculator (the object store, the Monte-Carlo cache, comes from dev.entangle.objectstore). */
 @ApplicationScoped
 public class TheoryBeans {
-
-    @ConfigMapping(prefix = "entangle.s3")
-    public interface S3 {
-        String endpoint();
-
-        String accessKey();
-
-        String secretKey();
-
-        @WithDefault("us-east-1")
-        String region();
-
-        @WithDefault("entangle")
-        String bucket();
-    }
-
-    @Produces
-    @ApplicationScoped
-    ObjectStore objectStore(S3 s3) {
-        return new S3ObjectStore(new S3Config(s3.endpoint(), s3.accessKey(), s3.secretKey(), s3.region(), s3.bucket()));
-    }
 
     @Produces
     @ApplicationScoped

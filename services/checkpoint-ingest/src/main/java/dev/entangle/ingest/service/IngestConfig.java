@@ -10,7 +10,6 @@ import java.util.List;
 @ConfigMapping(prefix = "entangle")
 public interface IngestConfig {
 
-    S3 s3();
 
     Ingest ingest();
 
@@ -24,19 +23,6 @@ public interface IngestConfig {
         java.util.Optional<String> tenantHeader();
     }
 
-    interface S3 {
-        String endpoint();
-
-        String accessKey();
-
-        String secretKey();
-
-        @WithDefault("us-east-1")
-        String region();
-
-        @WithDefault("entangle")
-        String bucket();
-    }
 
     interface Ingest {
         /** Local scratch space for uploads in flight (emptied after each). */

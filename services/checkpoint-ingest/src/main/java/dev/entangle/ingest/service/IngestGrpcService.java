@@ -9,10 +9,10 @@ import dev.entangle.proto.ingest.v1.UploadHeader;
 import dev.entangle.proto.ingest.v1.UploadProgress;
 import dev.entangle.proto.ingest.v1.UploadRequest;
 import dev.entangle.proto.ingest.v1.UploadResponse;
+import dev.entangle.objectstore.ObjectStoreSettings;
 import dev.entangle.store.Layout;
 import dev.entangle.store.RunOwnershipException;
 import dev.entangle.security.Tenants;
-import dev.entangle.store.S3Config;
 import dev.entangle.store.S3ObjectStore;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -43,6 +43,9 @@ public class IngestGrpcService implements CheckpointIngest {
 
     @Inject
     IngestConfig config;
+
+    @Inject
+    ObjectStoreSettings s3;
 
     @Override
     public Multi<UploadResponse> upload(Multi<UploadRequest> requests) {
@@ -105,9 +108,8 @@ public class IngestGrpcService implements CheckpointIngest {
     }
 
     private IngestResult registerBlocking(RegisterRequest req, String tenant) throws IOException {
-        IngestConfig.S3 s3 = config.s3();
         String bucket = req.getBucket().isBlank() ? s3.bucket() : req.getBucket();
-        S3ObjectStore source = new S3ObjectStore(new S3Config(s3.endpoint(), s3.accessKey(), s3.secretKey(), s3.region(), bucket));
+        S3ObjectStore source = new S3ObjectStore(s3.forBucket(bucket));
         String prefix = req.getPrefix().endsWith("/") || req.getPrefix().isEmpty() ? req.getPrefix() : req.getPrefix() + "/";
         List<String> keys = source.list(prefix);
         if (keys.isEmpty()) {

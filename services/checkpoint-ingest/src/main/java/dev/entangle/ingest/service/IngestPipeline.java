@@ -1,6 +1,7 @@
 package dev.entangle.ingest.service;
 
 import dev.entangle.core.CheckpointException;
+import dev.entangle.objectstore.ObjectStoreSettings;
 import dev.entangle.store.CheckpointIngester;
 import dev.entangle.store.IngestOutcome;
 import dev.entangle.store.IngestRequest;
@@ -39,7 +40,7 @@ public class IngestPipeline {
     CheckpointIngester ingester;
 
     @Inject
-    IngestConfig config;
+    ObjectStoreSettings s3;
 
     @Inject
     MeterRegistry registry;
@@ -84,7 +85,7 @@ public class IngestPipeline {
     private void publish(CheckpointManifest m) {
         CheckpointIngested.Builder ev = CheckpointIngested.newBuilder()
                 .setCheckpointId(m.id()).setRun(m.run()).setStep(m.step()).setMethod(method(m.method()))
-                .setBucket(config.s3().bucket()).setManifestKey(Layout.checkpointManifest(m.id()))
+                .setBucket(s3.bucket()).setManifestKey(Layout.checkpointManifest(m.id()))
                 .addAllTargets(m.targets()).setHasProbe(m.probe() != null).setIngestedAtMs(m.createdAtMs());
         if (m.baseId() != null) ev.setBaseId(m.baseId());
         if (m.tenant() != null) ev.setTenant(m.tenant());

@@ -7,21 +7,12 @@ import dev.entangle.profiler.StoredCheckpoints;
 import dev.entangle.profiler.UnitWorker;
 import dev.entangle.proto.events.v1.AnalysisSettings;
 import dev.entangle.store.ObjectStore;
-import dev.entangle.store.S3Config;
-import dev.entangle.store.S3ObjectStore;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Produces;
 
 /** The profiler's collaborators, built from configuration. */
 @ApplicationScoped
 public class Beans {
-
-    @Produces
-    @ApplicationScoped
-    ObjectStore objectStore(ProfilerConfig config) {
-        ProfilerConfig.S3 s3 = config.s3();
-        return new S3ObjectStore(new S3Config(s3.endpoint(), s3.accessKey(), s3.secretKey(), s3.region(), s3.bucket()));
-    }
 
     @Produces
     @ApplicationScoped

@@ -12,7 +12,6 @@ import java.util.Optional;
 @ConfigMapping(prefix = "entangle")
 public interface ProfilerConfig {
 
-    S3 s3();
 
     Profiler profiler();
 
@@ -23,19 +22,6 @@ public interface ProfilerConfig {
         java.util.Optional<String> token();
     }
 
-    interface S3 {
-        String endpoint();
-
-        String accessKey();
-
-        String secretKey();
-
-        @WithDefault("us-east-1")
-        String region();
-
-        @WithDefault("entangle")
-        String bucket();
-    }
 
     interface Profiler {
         /** Blob cache and scratch space. */

@@ -1,4 +1,4 @@
-package dev.entangle.ingest.service;
+package dev.entangle.objectstore;
 
 import dev.entangle.store.ObjectStore;
 import jakarta.enterprise.context.ApplicationScoped;
