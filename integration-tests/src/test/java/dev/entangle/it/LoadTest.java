@@ -72,6 +72,8 @@ class LoadTest {
         ManagedChannel ingest = SharedStack.channel("checkpoint-ingest");
         ManagedChannel query = SharedStack.channel("query");
         ExecutorService pool = Executors.newFixedThreadPool(UPLOADS);
+        Map<String, Long> pids = new HashMap<>();
+        for (String s : List.of("checkpoint-ingest", "profiler", "query")) pids.put(s, SharedStack.stack().process(s).orElseThrow().pid());
         try (ServiceMetrics.HeapWatch heap = new ServiceMetrics.HeapWatch("checkpoint-ingest", "profiler", "query")) {
             // 1. 200 uploads released together (same files, distinct steps: distinct checkpoints)
             CountDownLatch go = new CountDownLatch(1);
@@ -103,8 +105,6 @@ class LoadTest {
             List<CheckpointIngested> events = KafkaTopics.read(Topics.CHECKPOINTS_INGESTED, CheckpointIngested::parseFrom,
                     x -> ids.contains(x.getCheckpointId()), UPLOADS, Duration.ofSeconds(60));
             assertEquals(UPLOADS, events.size(), "one event per upload");
-            int before = KafkaTopics.readUntil(Topics.PROFILES_COMPUTED, ProfileComputed::parseFrom,
-                    x -> ids.contains(x.getCheckpointId()), l -> false, Duration.ofSeconds(3)).size();
             long t1 = System.nanoTime();
             try (KafkaProducer<String, byte[]> producer = producer()) {
                 for (int i = 0; i < BURST; i++) {
@@ -113,29 +113,30 @@ class LoadTest {
                 }
                 producer.flush();
             }
-            int expected = before + BURST * units;
+            // each key's result once from its upload, then once per redelivered event (5 each)
+            int perKeyWanted = 1 + BURST / UPLOADS;
             List<ProfileComputed> all = KafkaTopics.readUntil(Topics.PROFILES_COMPUTED, ProfileComputed::parseFrom,
-                    x -> ids.contains(x.getCheckpointId()), l -> l.size() >= expected, Duration.ofSeconds(900));
+                    x -> ids.contains(x.getCheckpointId()), l -> everyKeyAtLeast(l, UPLOADS * units, perKeyWanted), Duration.ofSeconds(900));
             double burstSeconds = seconds(t1);
-            assertTrue(all.size() >= expected, "every burst event profiled: " + all.size() + " results, wanted " + expected);
             Map<String, Long> perKey = all.stream().collect(Collectors.groupingBy(LoadTest::key, Collectors.counting()));
             assertEquals(UPLOADS * units, perKey.size(), "no result outside the checkpoints' units");
-            assertTrue(perKey.values().stream().allMatch(n -> n >= 1 + BURST / UPLOADS),
-                    "each key recomputed once per redelivered event: " + perKey.values().stream().distinct().toList());
+            assertTrue(perKey.values().stream().allMatch(n -> n >= perKeyWanted),
+                    "every burst event profiled: results per key " + perKey.values().stream().distinct().sorted().toList());
 
-            awaitLagZero("entangle-profiler-planner", Duration.ofSeconds(120));
-            awaitLagZero("entangle-profiler", Duration.ofSeconds(120));
+            awaitLagZero("entangle-profiler-planner", Topics.CHECKPOINTS_INGESTED, Duration.ofSeconds(120));
+            awaitLagZero("entangle-profiler", Topics.PROFILE_TASKS, Duration.ofSeconds(120));
 
             // the query view: one entry per unit and step, the run complete
             RunSummary run = awaitRun(query, units, Duration.ofSeconds(60));
             assertEquals(UPLOADS, run.getProgressCount(), "every step in the query view");
             assertEquals("complete", run.getState());
 
+            // within the heaps: the same processes (no OutOfMemoryError restart), sampled throughout, at their configured limits
             for (String s : List.of("checkpoint-ingest", "profiler", "query")) {
-                assertTrue(SharedStack.stack().running(s), s + " still running");
+                assertEquals(pids.get(s), SharedStack.stack().process(s).map(ProcessHandle::pid).orElse(-1L), s + " is the process that started the test");
                 double limit = heap.limit(s), peak = heap.peakUsed(s);
                 System.out.printf("load: %s heap peak %.0f MiB of %.0f MiB%n", s, peak / (1 << 20), limit / (1 << 20));
-                assertTrue(peak > 0 && peak <= limit, s + " heap " + peak + " within " + limit);
+                assertTrue(peak > 0, s + " heap was sampled");
             }
             assertEquals(768.0 * (1 << 20), heap.limit("profiler"), 1 << 20, "the profiler runs with its configured heap");
             System.out.printf("load: %d concurrent uploads ingested in %.1f s (%.0f/s); all %d units profiled %.1f s after the start%n",
@@ -150,6 +151,11 @@ class LoadTest {
     }
 
     static String key(ProfileComputed p) { return p.getCheckpointId() + "/" + p.getTarget(); }
+
+    static boolean everyKeyAtLeast(List<ProfileComputed> l, int keys, int each) {
+        Map<String, Long> perKey = l.stream().collect(Collectors.groupingBy(LoadTest::key, Collectors.counting()));
+        return perKey.size() >= keys && perKey.values().stream().allMatch(n -> n >= each);
+    }
 
     static Set<String> keys(List<ProfileComputed> l) { return l.stream().map(LoadTest::key).collect(Collectors.toSet()); }
 
@@ -176,8 +182,11 @@ class LoadTest {
         throw new AssertionError("run " + RUN + " not complete in the query view: " + run);
     }
 
-    /** Waits until the group has committed up to the end of every partition it consumes. */
-    static void awaitLagZero(String group, Duration timeout) throws Exception {
+    /**
+     * Waits until the group has committed up to the end of every partition of its topic that holds
+     * records (a partition with records and no committed offset counts as lagging).
+     */
+    static void awaitLagZero(String group, String topic, Duration timeout) throws Exception {
         Properties p = new Properties();
         p.setProperty(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, SharedStack.stack().kafkaBootstrap());
         try (Admin admin = Admin.create(p)) {
@@ -185,16 +194,18 @@ class LoadTest {
             long lag;
             do {
                 var committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
+                int partitions = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions().size();
                 Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
-                committed.keySet().forEach(tp -> latest.put(tp, OffsetSpec.latest()));
+                for (int i = 0; i < partitions; i++) latest.put(new TopicPartition(topic, i), OffsetSpec.latest());
                 var ends = admin.listOffsets(latest).all().get();
                 lag = 0;
-                for (var e : committed.entrySet()) {
-                    long done = e.getValue() == null ? 0 : e.getValue().offset();
-                    lag += Math.max(0, ends.get(e.getKey()).offset() - done);
+                for (TopicPartition tp : latest.keySet()) {
+                    var c = committed.get(tp);
+                    long done = c == null ? 0 : c.offset();
+                    lag += Math.max(0, ends.get(tp).offset() - done);
                 }
                 if (lag == 0) {
-                    System.out.printf("load: consumer group %s lag 0%n", group);
+                    System.out.printf("load: consumer group %s lag 0 on %s%n", group, topic);
                     return;
                 }
                 Thread.sleep(250);

@@ -90,7 +90,7 @@ class ProfilerReplicasTest {
             assertEquals(2, workers.size(), "both replicas computed units of the one checkpoint: " + workers);
 
             // the numbers are those analysis-core computes from the same files
-            ProfileCalculator calc = ProfileCalculator.cpu();
+            ProfileCalculator calc = ProfileCalculator.fromEnvironment();
             try (Checkpoint c = Checkpoint.open(fft); Checkpoint b = Checkpoint.open(base)) {
                 for (DeltaMatrix d : DeltaAssembler.deltas(c, b, List.of("q_proj", "v_proj"))) {
                     EntanglementProfile expected = calc.profile(d, ProfileOptions.DEFAULT);

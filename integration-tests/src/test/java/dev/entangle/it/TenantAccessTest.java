@@ -4,7 +4,9 @@ import dev.entangle.cli.Uploader;
 import dev.entangle.core.testing.Fixtures;
 import dev.entangle.proto.Topics;
 import dev.entangle.proto.events.v1.CheckpointIngested;
+import dev.entangle.proto.ingest.v1.CheckpointIngestGrpc;
 import dev.entangle.proto.ingest.v1.IngestResult;
+import dev.entangle.proto.ingest.v1.RegisterRequest;
 import dev.entangle.proto.ingest.v1.UploadHeader;
 import dev.entangle.proto.query.v1.GetProfileRequest;
 import dev.entangle.proto.query.v1.ListRunsRequest;
@@ -40,8 +42,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * A secured ingest and query (bearer token and a tenant header, as in production) beside the
  * open demo stack: calls without the token or without a tenant are refused; a run belongs to
- * the tenant that uploaded it, another tenant can neither add to it nor read it, and the
- * refused upload leaves no event.
+ * the tenant that uploaded it, another tenant can neither add to it nor read it (it answers as
+ * unknown), the refused upload leaves no event, and Register is off.
  */
 @ExtendWith(SharedStack.class)
 class TenantAccessTest {
@@ -63,12 +65,15 @@ class TenantAccessTest {
             stack.waitReady("ingest-secured", deadline);
             stack.waitReady("query-secured", deadline);
             ingest = ManagedChannelBuilder.forAddress("127.0.0.1", stack.port("ingest-secured")).usePlaintext().build();
+            ManagedChannel ingestChannel = ingest;
             query = ManagedChannelBuilder.forAddress("127.0.0.1", stack.port("query-secured")).usePlaintext().build();
             Path ckpt = Fixtures.root().resolve("runs/lora-r4-a16/checkpoint-30");
             UploadHeader header = UploadHeader.newBuilder().setRun(RUN).setStep(30).build();
 
-            // no token, or a token and no tenant: refused
-            for (Metadata m : List.of(new Metadata(), headers(null), headers(""))) {
+            // no token (the token is checked first, whatever the tenant), or a token and no tenant: refused
+            Metadata noTokenBadTenant = new Metadata();
+            noTokenBadTenant.put(Metadata.Key.of(HEADER, Metadata.ASCII_STRING_MARSHALLER), "../etc");
+            for (Metadata m : List.of(new Metadata(), noTokenBadTenant, headers(null), headers(""))) {
                 Channel ch = as(ingest, m);
                 StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> Uploader.uploadUnchecked(ch, ckpt, header, p -> { }));
                 assertEquals(Status.Code.UNAUTHENTICATED, e.getStatus().getCode(), e.getStatus().toString());
@@ -92,8 +97,9 @@ class TenantAccessTest {
                     UploadHeader.newBuilder().setRun(RUN).setStep(150).build(), p -> { }));
             assertEquals(Status.Code.PERMISSION_DENIED, denied.getStatus().getCode(), denied.getStatus().toString());
             assertTrue(denied.getStatus().getDescription().contains(RUN), denied.getStatus().getDescription());
+            KafkaTopics.read(Topics.CHECKPOINTS_INGESTED, CheckpointIngested::parseFrom, x -> x.getRun().equals(RUN), 1, Duration.ofSeconds(60));
             List<CheckpointIngested> events = KafkaTopics.readUntil(Topics.CHECKPOINTS_INGESTED, CheckpointIngested::parseFrom,
-                    x -> x.getRun().equals(RUN), l -> false, Duration.ofSeconds(3));
+                    x -> x.getRun().equals(RUN), l -> false, Duration.ofSeconds(5));   // all there are, after the first
             assertEquals(1, events.size(), "one event, acme's: " + events);
             assertEquals("acme", events.get(0).getTenant());
 
@@ -113,7 +119,12 @@ class TenantAccessTest {
             GetProfileRequest get = GetProfileRequest.newBuilder().setRun(RUN).setTarget("layers.0.q_proj").build();
             assertEquals("layers.0.q_proj", acme.getProfile(get).getProfile().getName());
             StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> globex.getProfile(get));
-            assertEquals(Status.Code.PERMISSION_DENIED, e.getStatus().getCode(), e.getStatus().toString());
+            assertEquals(Status.Code.NOT_FOUND, e.getStatus().getCode(), "another tenant's run answers as unknown: " + e.getStatus());
+
+            // Register (which reads with the service's own S3 credentials) is off under tenancy
+            StatusRuntimeException register = assertThrows(StatusRuntimeException.class, () -> CheckpointIngestGrpc.newBlockingStub(as(ingestChannel, headers("acme")))
+                    .register(RegisterRequest.newBuilder().setPrefix("checkpoints/").setHeader(header).build()));
+            assertEquals(Status.Code.PERMISSION_DENIED, register.getStatus().getCode(), register.getStatus().toString());
         } finally {
             if (ingest != null) ingest.shutdownNow();
             if (query != null) query.shutdownNow();

@@ -63,7 +63,7 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        ProfileCalculator calc = engine == null ? ProfileCalculator.cpu() : new ProfileCalculator(Engines.named(engine));
+        ProfileCalculator calc = engine == null ? ProfileCalculator.fromEnvironment() : new ProfileCalculator(Engines.named(engine));
         out.printf(Locale.ROOT, "engine %s, %d cores, %d repeats (median), %s, numpy anchor: %s%n", calc.linearAlgebra().name(),
                 Runtime.getRuntime().availableProcessors(), repeat, rank > 0 ? adapterName() + " ΔW rank " + rank + " from factors" : "dense ΔW", numpy);
         out.printf(Locale.ROOT, "%-12s %12s %12s %8s %10s%n", "shape", "entangle s", "numpy s", "ratio", "mid S");

@@ -90,7 +90,7 @@ final class ProfileCommand implements Callable<Integer> {
         } else {
             if (checkpoint == null) throw new IllegalArgumentException("missing CHECKPOINT_DIR (or --tensor FILE[:TENSOR])");
             if (sites != null) throw new IllegalArgumentException("--sites applies to --tensor only");
-            doc = new CheckpointProfiler(ProfileCalculator.cpu()).profile(
+            doc = new CheckpointProfiler(ProfileCalculator.fromEnvironment()).profile(
                     new CheckpointProfiler.Request(checkpoint, base, probe, modules, options, unmasked));
         }
         write(doc);
@@ -116,7 +116,7 @@ final class ProfileCommand implements Callable<Integer> {
                 throw new CheckpointException(file, name, "not a matrix", "shape " + Arrays.toString(t.shape()));
             }
             double[] data = st.readDoubles(name);
-            ProfileCalculator calc = ProfileCalculator.cpu();
+            ProfileCalculator calc = ProfileCalculator.fromEnvironment();
             EntanglementProfile p = sites == null
                     ? calc.profile(data, t.dim(0), t.dim(1), options)
                     : calc.profile(data, t.dim(0), t.dim(1), sites, options);

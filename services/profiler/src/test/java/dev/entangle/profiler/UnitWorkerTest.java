@@ -49,7 +49,7 @@ class UnitWorkerTest {
             ingester.ingest(c, IngestRequest.of(null, null, c.toString().contains("fft") ? "tiny-llama" : null));
         }
         StoredCheckpoints checkpoints = new StoredCheckpoints(store, BlobTensorSource.onDisk(store, tmp.resolve("cache")));
-        worker = new UnitWorker(store, checkpoints, ProfileCalculator.cpu(), tmp.resolve("scratch"));
+        worker = new UnitWorker(store, checkpoints, ProfileCalculator.fromEnvironment(), tmp.resolve("scratch"));
     }
 
     static CheckpointIngested event(Path ckpt) throws IOException {

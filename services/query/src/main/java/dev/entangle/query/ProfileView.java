@@ -75,7 +75,8 @@ public final class ProfileView {
         run.method = r.getMethod();
         if (r.hasHyper()) run.hyper = r.getHyper();
         if (!r.getBaseId().isEmpty()) run.baseId = r.getBaseId();
-        if (!r.getTenant().isEmpty()) run.tenant = r.getTenant();
+        // the owner is fixed by the run's first result: ingest lets only the owner add to a run
+        if (run.tenant.isEmpty() && !r.getTenant().isEmpty()) run.tenant = r.getTenant();
         if (r.hasMetrics()) run.metrics.put(r.getStep(), r.getMetrics());
         Map<String, Entry> step = run.steps.computeIfAbsent(r.getStep(), s -> new TreeMap<>());
         for (Profile p : r.getProfilesList()) step.put(p.getName(), new Entry(r, p));

@@ -5,6 +5,7 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
+import jakarta.enterprise.inject.spi.Prioritized;
 import io.quarkus.grpc.GlobalInterceptor;
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -13,7 +14,13 @@ import java.util.Optional;
 /** Refuses gRPC calls without the bearer token (UNAUTHENTICATED) when a token is configured. */
 @ApplicationScoped
 @GlobalInterceptor
-public class BearerTokenServerInterceptor implements ServerInterceptor {
+public class BearerTokenServerInterceptor implements ServerInterceptor, Prioritized {
+
+    /** Higher runs earlier: first: a caller without the token learns nothing else. */
+    @Override
+    public int getPriority() {
+        return 20;
+    }
 
     private static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of(BearerToken.HEADER, Metadata.ASCII_STRING_MARSHALLER);
 

@@ -7,6 +7,7 @@ import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.Status;
+import jakarta.enterprise.inject.spi.Prioritized;
 import io.quarkus.grpc.GlobalInterceptor;
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -19,7 +20,13 @@ import java.util.Optional;
  */
 @ApplicationScoped
 @GlobalInterceptor
-public class TenantServerInterceptor implements ServerInterceptor {
+public class TenantServerInterceptor implements ServerInterceptor, Prioritized {
+
+    /** Higher runs earlier: after the bearer token. */
+    @Override
+    public int getPriority() {
+        return 10;
+    }
 
     private final Optional<Metadata.Key<String>> header =
             Tenants.header().map(h -> Metadata.Key.of(h, Metadata.ASCII_STRING_MARSHALLER));

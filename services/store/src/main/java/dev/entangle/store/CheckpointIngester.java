@@ -115,7 +115,7 @@ public final class CheckpointIngester {
                 }
                 CheckpointManifest m = new CheckpointManifest(CheckpointManifest.SCHEMA, name, null, null, "base", null, null, null,
                         ckpt.config(), spool.blobs(), null, 0, List.of(), System.currentTimeMillis(), null);
-                long bytes = commit(spool, m, key, null, null);
+                long bytes = commit(spool, m, key, null);
                 return new IngestOutcome(m, IngestOutcome.State.NEW, bytes);
             } finally {
                 spool.delete();
@@ -273,8 +273,8 @@ public final class CheckpointIngester {
             }
             CheckpointManifest m = new CheckpointManifest(CheckpointManifest.SCHEMA, id, run, step, method, baseId, hyper, metrics,
                     config, spool.blobs(), spool.probe(), sel.probeLayers(), sel.targets(), System.currentTimeMillis(), tenant);
-            String ownerKey = tenant != null && store.read(Layout.runOwner(run)).isEmpty() ? Layout.runOwner(run) : null;
-            long bytes = commit(spool, m, manifestKey, Layout.runStep(run, step), ownerKey);
+            if (tenant != null) claimRun(dir, run, tenant);
+            long bytes = commit(spool, m, manifestKey, Layout.runStep(run, step));
             return new IngestOutcome(m, IngestOutcome.State.NEW, bytes);
         } finally {
             spool.delete();
@@ -282,22 +282,39 @@ public final class CheckpointIngester {
     }
 
     /**
-     * The run's owner, when tenancy is on: a run belongs to the tenant whose upload created it, and
-     * other tenants' checkpoints are refused before anything is stored.
+     * The run's owner, when tenancy is on: a run belongs to the tenant whose upload created it.
+     * Checked before any work, so that another tenant's checkpoint is refused before anything is
+     * stored; a run that has steps but no owner (made while tenancy was off) is nobody's to take.
      */
     private void requireOwner(Path dir, String run, String tenant) throws IOException {
         Optional<byte[]> owner = store.read(Layout.runOwner(run));
-        if (owner.isPresent() && !new String(owner.get(), StandardCharsets.UTF_8).equals(tenant)) {
-            throw new RunOwnershipException("run '" + run + "' belongs to another tenant; tenant '" + tenant
+        if (owner.isPresent()) {
+            if (!new String(owner.get(), StandardCharsets.UTF_8).equals(tenant)) throw notOwner(dir, run, tenant);
+        } else if (!store.list(Layout.runSteps(run)).isEmpty()) {
+            throw new RunOwnershipException("run '" + run + "' was made while tenancy was off and has no owner; tenant '" + tenant
                     + "' cannot add checkpoints to it (" + dir + ")");
         }
     }
 
     /**
-     * Uploads missing blobs, then the manifest, the run's owner (first checkpoint of a run under
-     * tenancy) and the index; undoes its own objects on failure.
+     * Claims the run for the tenant with a conditional write (first writer wins, atomically on the
+     * S3 server), just before committing: two tenants starting the same run name at once cannot both
+     * own it. The claim stays if the commit then fails: it is a whole fact, not half an object.
      */
-    private long commit(Spool spool, CheckpointManifest m, String manifestKey, String indexKey, String ownerKey) throws IOException {
+    private void claimRun(Path dir, String run, String tenant) throws IOException {
+        String key = Layout.runOwner(run);
+        if (store.putIfAbsent(key, tenant.getBytes(StandardCharsets.UTF_8), "text/plain")) return;
+        Optional<byte[]> owner = store.read(key);
+        if (owner.isEmpty() || !new String(owner.get(), StandardCharsets.UTF_8).equals(tenant)) throw notOwner(dir, run, tenant);
+    }
+
+    private static RunOwnershipException notOwner(Path dir, String run, String tenant) {
+        return new RunOwnershipException("run '" + run + "' belongs to another tenant; tenant '" + tenant
+                + "' cannot add checkpoints to it (" + dir + ")");
+    }
+
+    /** Uploads missing blobs, then the manifest, then the index; undoes its own objects on failure. */
+    private long commit(Spool spool, CheckpointManifest m, String manifestKey, String indexKey) throws IOException {
         List<String> created = new ArrayList<>();
         long bytes = 0;
         try {
@@ -307,10 +324,6 @@ public final class CheckpointIngester {
             if (spool.probe() != null) bytes += upload(spool.probe(), spool.probeFile(), created);
             store.put(manifestKey, m.toJson(), "application/json");
             created.add(manifestKey);
-            if (ownerKey != null) {
-                store.put(ownerKey, m.tenant().getBytes(StandardCharsets.UTF_8), "text/plain");
-                created.add(ownerKey);
-            }
             if (indexKey != null) store.put(indexKey, m.id().getBytes(StandardCharsets.UTF_8), "text/plain");
             return bytes;
         } catch (IOException | RuntimeException e) {

@@ -16,6 +16,13 @@ public interface ObjectStore {
 
     void put(String key, byte[] bytes, String contentType) throws IOException;
 
+    /**
+     * Writes the object only if no object has that key, atomically on the server (an S3
+     * conditional write, {@code If-None-Match: *}); false when one exists. First-writer-wins
+     * claims (a run's owner) rest on it.
+     */
+    boolean putIfAbsent(String key, byte[] bytes, String contentType) throws IOException;
+
     /** Streams an object; the caller closes the stream. */
     InputStream open(String key) throws IOException;
 

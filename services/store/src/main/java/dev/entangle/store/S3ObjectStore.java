@@ -80,6 +80,22 @@ public final class S3ObjectStore implements ObjectStore {
     }
 
     @Override
+    public boolean putIfAbsent(String key, byte[] bytes, String contentType) throws IOException {
+        try {
+            client.putObject(PutObjectArgs.builder().bucket(config.bucket()).object(key)
+                    .stream(new ByteArrayInputStream(bytes), (long) bytes.length, -1L).contentType(contentType)
+                    .extraHeaders(java.util.Map.of("If-None-Match", "*")).build());
+            return true;
+        } catch (ErrorResponseException e) {
+            String code = e.errorResponse() == null ? "" : e.errorResponse().code();
+            if ("PreconditionFailed".equals(code) || (e.response() != null && e.response().code() == 412)) return false;
+            throw new IOException("S3 conditional put " + key + ": " + e.getMessage(), e);
+        } catch (Exception e) {
+            throw wrap("conditional put " + key, e);
+        }
+    }
+
+    @Override
     public InputStream open(String key) throws IOException {
         return call(() -> client.getObject(GetObjectArgs.builder().bucket(config.bucket()).object(key).build()));
     }

@@ -51,9 +51,32 @@ class CheckpointIngesterTest {
 
         assertEquals(IngestOutcome.State.NEW, ingester.ingest(later, IngestRequest.of("shared-run", 150L, null).withTenant("acme")).state());
         assertEquals("acme", new String(store.read(Layout.runOwner("shared-run")).orElseThrow()));
-        // tenancy off: no owner recorded
+        // tenancy off: no owner recorded; such a run is nobody's to take once tenancy is on
         assertTrue(ingester.ingest(lora, IngestRequest.of("open-run", 30L, null)).manifest().tenant() == null);
         assertFalse(store.exists(Layout.runOwner("open-run")));
+        RunOwnershipException unowned = assertThrows(RunOwnershipException.class,
+                () -> ingester.ingest(later, IngestRequest.of("open-run", 150L, null).withTenant("acme")));
+        assertTrue(unowned.getMessage().contains("tenancy was off"), unowned.getMessage());
+        assertFalse(store.exists(Layout.runOwner("open-run")));
+    }
+
+    @Test
+    void aRunClaimedMeanwhileByAnotherTenantIsRefusedAtCommit() throws IOException {
+        Path lora = Fixtures.root().resolve("runs/lora-r4-a16/checkpoint-30");
+        // another ingest claims the run between this one's first check and its commit
+        ObjectStore racing = new ForwardingStore(store) {
+            @Override
+            public boolean putIfAbsent(String key, byte[] bytes, String contentType) throws IOException {
+                store.putIfAbsent(Layout.runOwner("raced-run"), "globex".getBytes(), "text/plain");
+                return super.putIfAbsent(key, bytes, contentType);
+            }
+        };
+        CheckpointIngester raced = new CheckpointIngester(racing, tmp.resolve("spool2"), List.of("q_proj", "v_proj"));
+        var before = new java.util.TreeMap<>(store.objects);
+        assertThrows(RunOwnershipException.class, () -> raced.ingest(lora, IngestRequest.of("raced-run", 30L, null).withTenant("acme")));
+        before.put(Layout.runOwner("raced-run"), null);
+        assertEquals(before.keySet(), store.objects.keySet(), "only globex's claim: no blob, manifest or index of acme's");
+        assertEquals("globex", new String(store.read(Layout.runOwner("raced-run")).orElseThrow()));
     }
 
     @Test

@@ -26,6 +26,11 @@ public final class InMemoryObjectStore implements ObjectStore {
         objects.put(key, bytes.clone());
     }
 
+    @Override public boolean putIfAbsent(String key, byte[] bytes, String contentType) throws IOException {
+        if (++puts == failOnPut) throw new IOException("injected failure on put #" + puts + " (" + key + ")");
+        return objects.putIfAbsent(key, bytes.clone()) == null;
+    }
+
     @Override public InputStream open(String key) throws IOException {
         byte[] b = objects.get(key);
         if (b == null) throw new IOException("no such key " + key);

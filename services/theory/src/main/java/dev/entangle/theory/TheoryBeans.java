@@ -11,6 +11,6 @@ public class TheoryBeans {
     @Produces
     @ApplicationScoped
     ProfileCalculator calculator() {
-        return ProfileCalculator.cpu();
+        return ProfileCalculator.fromEnvironment();
     }
 }

@@ -30,8 +30,8 @@ public final class ProfileCalculator {
         this.la = la;
     }
 
-    /** The default CPU calculator (engine from -Dentangle.engine / ENTANGLE_ENGINE, see {@link Engines}). */
-    public static ProfileCalculator cpu() {
+    /** The default calculator: engine from -Dentangle.engine / ENTANGLE_ENGINE, else "auto" (see {@link Engines}). */
+    public static ProfileCalculator fromEnvironment() {
         return new ProfileCalculator(Engines.fromEnvironment());
     }
 

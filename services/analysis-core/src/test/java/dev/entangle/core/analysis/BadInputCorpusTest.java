@@ -30,13 +30,13 @@ class BadInputCorpusTest {
     @Test
     void theStartingPointIsGood() throws Exception {
         Path ok = BadInputs.goodLora(tmp.resolve("ok"));
-        var doc = new CheckpointProfiler(ProfileCalculator.cpu()).profile(new CheckpointProfiler.Request(ok, null, null, null, null, false));
+        var doc = new CheckpointProfiler(ProfileCalculator.fromEnvironment()).profile(new CheckpointProfiler.Request(ok, null, null, null, null, false));
         assertEquals(1, doc.get("deltas").size());
     }
 
     @TestFactory
     Stream<DynamicTest> everyCaseIsRefusedWithItsRule() {
-        CheckpointProfiler profiler = new CheckpointProfiler(ProfileCalculator.cpu());
+        CheckpointProfiler profiler = new CheckpointProfiler(ProfileCalculator.fromEnvironment());
         return BadInputs.all().stream().map(c -> DynamicTest.dynamicTest(c.name(), () -> {
             Path dir = Files.createDirectories(tmp.resolve(c.name().replaceAll("[^A-Za-z0-9]+", "-")));
             BadInputs.Built b = c.builder().build(dir);

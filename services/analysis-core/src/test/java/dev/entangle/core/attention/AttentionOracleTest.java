@@ -30,7 +30,7 @@ class AttentionOracleTest {
 
     static final double REBUILT_TOL = 1e-4;
     static final double EXACT_TOL = 1e-6;
-    static final ProfileCalculator CALC = ProfileCalculator.cpu();
+    static final ProfileCalculator CALC = ProfileCalculator.fromEnvironment();
 
     @TestFactory
     Stream<DynamicTest> attentionAndOutputsMatchOracle() {

@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ProfilePropertiesTest {
 
-    static final ProfileCalculator CALC = ProfileCalculator.cpu();
+    static final ProfileCalculator CALC = ProfileCalculator.fromEnvironment();
     static final LinearAlgebra LA = CALC.linearAlgebra();
 
     static double[] gaussian(Random rnd, int n) {

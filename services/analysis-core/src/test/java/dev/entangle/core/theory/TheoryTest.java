@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Random-matrix baselines against their closed forms (paper Sec. II C, Appendices VII–VIII). */
 class TheoryTest {
 
-    static final ProfileCalculator CALC = ProfileCalculator.cpu();
+    static final ProfileCalculator CALC = ProfileCalculator.fromEnvironment();
 
     @Test
     void pageExactSmallCasesByHand() {

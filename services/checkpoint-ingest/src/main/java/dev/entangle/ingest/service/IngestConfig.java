@@ -19,7 +19,10 @@ public interface IngestConfig {
     interface Auth {
         java.util.Optional<String> token();
 
-        /** Tenancy's header (dev.entangle.security.Tenants): the uploading tenant owns the run. */
+        /**
+         * Tenancy's header. Read through dev.entangle.security.Tenants; declared here because this
+         * root mapping of "entangle" refuses keys it does not know at start-up.
+         */
         java.util.Optional<String> tenantHeader();
     }
 

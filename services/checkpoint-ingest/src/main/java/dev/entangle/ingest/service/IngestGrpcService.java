@@ -97,17 +97,22 @@ public class IngestGrpcService implements CheckpointIngest {
 
     @Override
     public Uni<IngestResult> register(RegisterRequest req) {
-        String tenant = Tenants.current().orElse(null);
+        if (Tenants.header().isPresent()) {
+            // Register reads with the service's own S3 credentials from any bucket and prefix it can
+            // see: under tenancy that would let one tenant ingest another's files.
+            return Uni.createFrom().failure(Status.PERMISSION_DENIED
+                    .withDescription("Register is off while tenancy is on (it reads with the service's credentials); upload instead").asRuntimeException());
+        }
         return Uni.createFrom().item(() -> {
             try {
-                return registerBlocking(req, tenant);
+                return registerBlocking(req);
             } catch (Exception e) {
                 throw status(e);
             }
         }).runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
     }
 
-    private IngestResult registerBlocking(RegisterRequest req, String tenant) throws IOException {
+    private IngestResult registerBlocking(RegisterRequest req) throws IOException {
         String bucket = req.getBucket().isBlank() ? s3.bucket() : req.getBucket();
         S3ObjectStore source = new S3ObjectStore(s3.forBucket(bucket));
         String prefix = req.getPrefix().endsWith("/") || req.getPrefix().isEmpty() ? req.getPrefix() : req.getPrefix() + "/";
@@ -124,7 +129,7 @@ public class IngestGrpcService implements CheckpointIngest {
                 Files.createDirectories(target.getParent());
                 source.download(key, target);
             }
-            return pipeline.ingest(dir, request(req.getHeader()).withTenant(tenant), req.getHeader().getBaseModelName());
+            return pipeline.ingest(dir, request(req.getHeader()), req.getHeader().getBaseModelName());
         }
     }
 

@@ -55,7 +55,7 @@ public interface ProfilerConfig {
         Duration stuckAfter();
 
         /** Spectrum engine: auto (cuda where a device and the CUDA libraries are present, else openblas), openblas, nd4j or cuda. */
-        @WithDefault("auto")
+        @WithDefault(dev.entangle.core.spectrum.Engines.DEFAULT)
         String engine();
     }
 }

@@ -74,8 +74,9 @@ public class QueryGrpcService implements Query {
 
     @Override
     public Uni<GetProfileResponse> getProfile(GetProfileRequest req) {
-        requireReadable(req.getRun(), caller());
+        String caller = caller();
         return Uni.createFrom().item(() -> {
+            requireReadable(req.getRun(), caller);
             ProfileView.Entry e = view.profile(req.getRun(), req.hasStep() ? step(req.getStep()) : null, req.getTarget()).orElseThrow(() ->
                     Status.NOT_FOUND.withDescription("no profile " + req.getTarget() + " for run " + req.getRun()
                             + (req.hasStep() && !req.getStep().getLatest() ? " step " + req.getStep().getStep() : "")).asRuntimeException());
@@ -99,9 +100,9 @@ public class QueryGrpcService implements Query {
     public Uni<CompareResponse> compare(CompareRequest req) {
         String target = target(req.getTarget(), req.getLayer(), req.getModule());
         String caller = caller();
-        req.getRunsList().forEach(run -> requireReadable(run, caller));
         // baselines come from the theory service over gRPC: off the event loop
         return Uni.createFrom().item(() -> {
+            req.getRunsList().forEach(run -> requireReadable(run, caller));
             CompareResponse.Builder b = CompareResponse.newBuilder().setTarget(target);
             for (String run : req.getRunsList()) {
                 ProfileView.Entry e = view.profile(run, req.hasStep() ? step(req.getStep()) : null, target).orElse(null);
@@ -208,14 +209,17 @@ public class QueryGrpcService implements Query {
                 : null;
     }
 
-    /** Per-run authorisation: with tenancy on, a tenant reads only the runs it owns. */
+    /**
+     * Per-run authorisation: with tenancy on, a tenant reads only the runs it owns; another
+     * tenant's run answers as an unknown one (NOT_FOUND), so that run names do not leak.
+     */
     private static boolean readable(ProfileView.Run r, String caller) {
         return caller == null || caller.equals(r.tenant());
     }
 
     private void requireReadable(String run, String caller) {
         view.run(run).filter(r -> !readable(r, caller)).ifPresent(r -> {
-            throw Status.PERMISSION_DENIED.withDescription("run '" + run + "' is not readable by tenant '" + caller + "'").asRuntimeException();
+            throw Status.NOT_FOUND.withDescription("unknown run " + run).asRuntimeException();
         });
     }
 

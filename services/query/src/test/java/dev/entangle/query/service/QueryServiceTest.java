@@ -6,7 +6,12 @@ import dev.entangle.proto.events.v1.Method;
 import dev.entangle.proto.events.v1.Profile;
 import dev.entangle.proto.events.v1.ProfileComputed;
 import dev.entangle.proto.events.v1.UnitKind;
+import dev.entangle.proto.query.v1.CompareRequest;
 import dev.entangle.proto.query.v1.GetProfileRequest;
+import dev.entangle.proto.query.v1.NoHairRequest;
+import dev.entangle.proto.query.v1.SweepRequest;
+import dev.entangle.proto.query.v1.TimelineRequest;
+import dev.entangle.proto.query.v1.WatchRunRequest;
 import dev.entangle.proto.query.v1.ListRunsRequest;
 import dev.entangle.proto.query.v1.QueryGrpc;
 import dev.entangle.proto.query.v1.RunSummary;
@@ -37,7 +42,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
  * The query service starts with its real configuration (a mapping error fails here, not first in
- * the stack tests) and, with tenancy on, answers each tenant about its own runs only. Results
+ * the stack tests) and, with tenancy on, answers each tenant about its own runs only (another
+ * tenant's run is unknown to it). Results
  * arrive on the in-memory stand-in of the results topic.
  */
 @QuarkusTest
@@ -104,7 +110,20 @@ class QueryServiceTest {
 
         StatusRuntimeException denied = assertThrows(StatusRuntimeException.class,
                 () -> as("globex").getProfile(GetProfileRequest.newBuilder().setRun("acme-run").setTarget("layers.0.q_proj").build()));
-        assertEquals(Status.Code.PERMISSION_DENIED, denied.getStatus().getCode());
+        assertEquals(Status.Code.NOT_FOUND, denied.getStatus().getCode(), "another tenant's run answers as unknown");
+        // every RPC that names a run: another tenant's run is unknown
+        var g = as("globex");
+        List<org.junit.jupiter.api.function.Executable> reads = List.of(
+                () -> g.compare(CompareRequest.newBuilder().addRuns("acme-run").setTarget("layers.0.q_proj").build()),
+                () -> g.noHair(NoHairRequest.newBuilder().addRuns("acme-run").addRuns("globex-run").build()),
+                () -> g.timeline(TimelineRequest.newBuilder().setRun("acme-run").setTarget("layers.0.q_proj").setMetric("mid_s").build()),
+                () -> g.sweep(SweepRequest.newBuilder().addRuns("acme-run").setTarget("layers.0.q_proj").setBy("r").build()),
+                () -> g.watchRun(WatchRunRequest.newBuilder().setRun("acme-run").build()).hasNext());
+        for (var read : reads) {
+            StatusRuntimeException e = assertThrows(StatusRuntimeException.class, read);
+            assertEquals(Status.Code.NOT_FOUND, e.getStatus().getCode(), e.getStatus().toString());
+        }
+        assertEquals(1, as("acme").compare(CompareRequest.newBuilder().addRuns("acme-run").setTarget("layers.0.q_proj").build()).getRunsCount());
         StatusRuntimeException anonymous = assertThrows(StatusRuntimeException.class, () -> as(null).listRuns(ListRunsRequest.getDefaultInstance()));
         assertEquals(Status.Code.UNAUTHENTICATED, anonymous.getStatus().getCode());
         StatusRuntimeException badName = assertThrows(StatusRuntimeException.class, () -> as("../etc").listRuns(ListRunsRequest.getDefaultInstance()));

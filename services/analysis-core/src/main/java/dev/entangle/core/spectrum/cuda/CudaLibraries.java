@@ -44,9 +44,9 @@ final class CudaLibraries {
     };
 
     final String where;
-    final MethodHandle cudaGetDeviceCount, cudaMalloc, cudaFree, cudaMemcpy, cudaDeviceSynchronize;
+    final MethodHandle cudaGetDeviceCount, cudaMalloc, cudaFree, cudaMemcpy;
     final MethodHandle cublasCreate, cublasDestroy, cublasDgemm;
-    final MethodHandle cusolverCreate, cusolverDestroy, syevdBufferSize, syevd;
+    final MethodHandle cusolverCreate, syevdBufferSize, syevd;
 
     private CudaLibraries(SymbolLookup cudart, SymbolLookup cublas, SymbolLookup cusolver, String where) {
         this.where = where;
@@ -54,14 +54,12 @@ final class CudaLibraries {
         cudaMalloc = fn(cudart, "cudaMalloc", JAVA_INT, ADDRESS, JAVA_LONG);
         cudaFree = fn(cudart, "cudaFree", JAVA_INT, ADDRESS);
         cudaMemcpy = fn(cudart, "cudaMemcpy", JAVA_INT, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT);
-        cudaDeviceSynchronize = fn(cudart, "cudaDeviceSynchronize", JAVA_INT);
         cublasCreate = fn(cublas, "cublasCreate_v2", JAVA_INT, ADDRESS);
         cublasDestroy = fn(cublas, "cublasDestroy_v2", JAVA_INT, ADDRESS);
         // (handle, transa, transb, m, n, k, *alpha, A, lda, B, ldb, *beta, C, ldc), column-major
         cublasDgemm = fn(cublas, "cublasDgemm_v2", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
                 ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
         cusolverCreate = fn(cusolver, "cusolverDnCreate", JAVA_INT, ADDRESS);
-        cusolverDestroy = fn(cusolver, "cusolverDnDestroy", JAVA_INT, ADDRESS);
         // (handle, jobz, uplo, n, A, lda, W, *lwork)
         syevdBufferSize = fn(cusolver, "cusolverDnDsyevd_bufferSize", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT,
                 ADDRESS, JAVA_INT, ADDRESS, ADDRESS);

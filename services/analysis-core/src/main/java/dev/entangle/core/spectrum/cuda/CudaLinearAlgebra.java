@@ -25,57 +25,79 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  */
 public final class CudaLinearAlgebra implements LinearAlgebra {
 
+    /** The process's engine, or why there is none: found libraries, a device, and both handles made. */
     private static final class Holder {
-        static final CudaLibraries.Result FOUND = CudaLibraries.find();
-        static final String WHY_NOT = whyNot(FOUND);
-        static final CudaLinearAlgebra SHARED = WHY_NOT.isEmpty() ? new CudaLinearAlgebra(FOUND.libraries().orElseThrow()) : null;
+        static final String[] WHY_NOT = {""};
+        static final CudaLinearAlgebra SHARED = start(WHY_NOT);
     }
 
     private final CudaLibraries cu;
     private final MemorySegment blas;
     private final MemorySegment solver;
 
-    private CudaLinearAlgebra(CudaLibraries cu) {
+    private CudaLinearAlgebra(CudaLibraries cu, MemorySegment blas, MemorySegment solver) {
         this.cu = cu;
+        this.blas = blas;
+        this.solver = solver;
+    }
+
+    /**
+     * Finds the libraries, checks for a device and makes the cuBLAS and cuSOLVER handles; any
+     * failure (no driver, no device, a device out of memory or held elsewhere) is a reason, never
+     * an error, so that "auto" falls back to the CPU.
+     */
+    private static CudaLinearAlgebra start(String[] whyNot) {
+        CudaLibraries.Result found = CudaLibraries.find();
+        if (found.libraries().isEmpty()) {
+            whyNot[0] = found.whyNot();
+            return null;
+        }
+        CudaLibraries cu = found.libraries().get();
         try (Arena arena = Arena.ofConfined()) {
+            MemorySegment count = arena.allocate(JAVA_INT);
+            int rc = (int) cu.cudaGetDeviceCount.invokeExact(count);
+            if (rc != 0) {
+                whyNot[0] = "cudaGetDeviceCount returned " + rc + " (libraries in " + cu.where + ", no usable driver or device)";
+                return null;
+            }
+            if (count.get(JAVA_INT, 0) < 1) {
+                whyNot[0] = "no CUDA device (libraries in " + cu.where + ")";
+                return null;
+            }
             MemorySegment handle = arena.allocate(ADDRESS);
-            check((int) cu.cublasCreate.invokeExact(handle), "cublasCreate");
-            blas = handle.get(ADDRESS, 0);
-            check((int) cu.cusolverCreate.invokeExact(handle), "cusolverDnCreate");
-            solver = handle.get(ADDRESS, 0);
+            rc = (int) cu.cublasCreate.invokeExact(handle);
+            if (rc != 0) {
+                whyNot[0] = "cublasCreate returned " + rc + " (libraries in " + cu.where + ")";
+                return null;
+            }
+            MemorySegment blas = handle.get(ADDRESS, 0);
+            rc = (int) cu.cusolverCreate.invokeExact(handle);
+            if (rc != 0) {
+                int ignored = (int) cu.cublasDestroy.invokeExact(blas);
+                whyNot[0] = "cusolverDnCreate returned " + rc + " (libraries in " + cu.where + ")";
+                return null;
+            }
+            return new CudaLinearAlgebra(cu, blas, handle.get(ADDRESS, 0));
         } catch (Throwable t) {
-            throw failure(t);
+            whyNot[0] = "CUDA libraries in " + cu.where + " did not answer: " + t;
+            return null;
         }
     }
 
     /** Whether a CUDA device and the libraries are usable in this process. */
     public static boolean available() {
-        return Holder.WHY_NOT.isEmpty();
+        return Holder.SHARED != null;
     }
 
     /** Why the CUDA engine cannot run here (empty when it can). */
     public static String unavailableReason() {
-        return Holder.WHY_NOT;
+        return available() ? "" : Holder.WHY_NOT[0];
     }
 
     /** The process's CUDA engine; fails with the reason when there is no usable device. */
     public static CudaLinearAlgebra shared() {
-        if (!available()) throw new IllegalStateException("the cuda engine cannot run here: " + Holder.WHY_NOT);
+        if (!available()) throw new IllegalStateException("the cuda engine cannot run here: " + unavailableReason());
         return Holder.SHARED;
-    }
-
-    private static String whyNot(CudaLibraries.Result found) {
-        if (found.libraries().isEmpty()) return found.whyNot();
-        CudaLibraries cu = found.libraries().get();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment count = arena.allocate(JAVA_INT);
-            int rc = (int) cu.cudaGetDeviceCount.invokeExact(count);
-            if (rc != 0) return "cudaGetDeviceCount returned " + rc + " (libraries in " + cu.where + ", no usable driver or device)";
-            if (count.get(JAVA_INT, 0) < 1) return "no CUDA device (libraries in " + cu.where + ")";
-            return "";
-        } catch (Throwable t) {
-            return "CUDA libraries in " + cu.where + " did not answer: " + t;
-        }
     }
 
     @Override
