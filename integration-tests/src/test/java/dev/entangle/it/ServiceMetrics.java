@@ -78,9 +78,13 @@ final class ServiceMetrics {
         double limit(String service) { return max.getOrDefault(service, 0.0); }
 
         @Override
-        public void close() throws InterruptedException {
+        public void close() {
             running = false;
-            thread.join(2000);
+            try {
+                thread.join(2000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }

@@ -133,6 +133,17 @@ class TenantAccessTest {
         }
     }
 
+    /** The owner claim rests on the S3 server's conditional write: the first writer wins, the second is told so. */
+    @Test
+    void theObjectStoreWritesConditionallyFirstWriterWins() throws Exception {
+        var s3 = SharedStack.s3();
+        String key = "it/conditional-" + System.nanoTime();
+        assertTrue(s3.putIfAbsent(key, "acme".getBytes(), "text/plain"));
+        assertFalse(s3.putIfAbsent(key, "globex".getBytes(), "text/plain"));
+        assertEquals("acme", new String(s3.read(key).orElseThrow()));
+        s3.delete(key);
+    }
+
     static Channel as(ManagedChannel ch, Metadata headers) {
         return ClientInterceptors.intercept(ch, MetadataUtils.newAttachHeadersInterceptor(headers));
     }

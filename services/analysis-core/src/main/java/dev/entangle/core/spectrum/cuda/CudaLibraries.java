@@ -26,6 +26,9 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * loader's own path. Signatures as in shared/notes/gpu-ffm-probe/CudaProfileProbe.java, which
  * ran on an H100 and matched torch.
  */
+// Binding native libraries is what this class is for: its restricted FFM calls are allowed at run
+// time by --enable-native-access=ALL-UNNAMED, which every launcher here passes.
+@SuppressWarnings("restricted")
 final class CudaLibraries {
 
     /** cudaMemcpyKind. */
