@@ -32,4 +32,14 @@ public interface LinearAlgebra {
 
     /** Values descending; vectors row-major with eigenvector i in column i. */
     record Eigen(double[] values, double[] vectors, int n) {}
+
+    /** The shape of {@code op(A)·op(B)}: m × n over the inner dimension k, checked to agree. */
+    record Product(int m, int k, int n) {
+        public static Product of(int aRows, int aCols, boolean transA, int bRows, int bCols, boolean transB) {
+            int k = transA ? aRows : aCols;
+            int kb = transB ? bCols : bRows;
+            if (k != kb) throw new IllegalArgumentException("inner dimensions differ: " + k + " vs " + kb);
+            return new Product(transA ? aCols : aRows, k, transB ? bRows : bCols);
+        }
+    }
 }

@@ -55,6 +55,7 @@ public final class Nd4jLinearAlgebra implements LinearAlgebra {
     @Override
     public double[] multiply(double[] a, int aRows, int aCols, boolean transA,
                              double[] b, int bRows, int bCols, boolean transB) {
+        Product.of(aRows, aCols, transA, bRows, bCols, transB);   // the same refusal as the other engines
         try (INDArray x = Nd4j.create(a, new long[]{aRows, aCols}, 'c');
              INDArray y = Nd4j.create(b, new long[]{bRows, bCols}, 'c');
              INDArray z = Nd4j.gemm(x, y, transA, transB)) {

@@ -110,11 +110,8 @@ public final class OpenBlasLinearAlgebra implements LinearAlgebra {
     @Override
     public double[] multiply(double[] a, int aRows, int aCols, boolean transA,
                              double[] b, int bRows, int bCols, boolean transB) {
-        int m = transA ? aCols : aRows;
-        int k = transA ? aRows : aCols;
-        int n = transB ? bRows : bCols;
-        int kb = transB ? bCols : bRows;
-        if (k != kb) throw new IllegalArgumentException("inner dimensions differ: " + k + " vs " + kb);
+        Product p = Product.of(aRows, aCols, transA, bRows, bCols, transB);
+        int m = p.m(), k = p.k(), n = p.n();
         double[] c = new double[m * n];
         onNativeThread(() -> {
             try (DoublePointer pa = new DoublePointer(a); DoublePointer pb = new DoublePointer(b); DoublePointer pc = new DoublePointer((long) m * n)) {

@@ -167,11 +167,8 @@ public final class CudaLinearAlgebra implements LinearAlgebra {
     @Override
     public synchronized double[] multiply(double[] a, int aRows, int aCols, boolean transA,
                                           double[] b, int bRows, int bCols, boolean transB) {
-        int m = transA ? aCols : aRows;
-        int k = transA ? aRows : aCols;
-        int n = transB ? bRows : bCols;
-        int kb = transB ? bCols : bRows;
-        if (k != kb) throw new IllegalArgumentException("inner dimensions differ: " + k + " vs " + kb);
+        Product p = Product.of(aRows, aCols, transA, bRows, bCols, transB);
+        int m = p.m(), k = p.k(), n = p.n();
         try (Device d = new Device()) {
             MemorySegment da = d.upload(a), db = d.upload(b);
             MemorySegment c = d.alloc((long) m * n * Double.BYTES);
