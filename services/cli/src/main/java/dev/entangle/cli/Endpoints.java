@@ -26,8 +26,11 @@ final class Endpoints {
     static ManagedChannel channel(String hostPort) {
         int colon = hostPort.lastIndexOf(':');
         if (colon < 0) throw new IllegalArgumentException("endpoint '" + hostPort + "' is not HOST:PORT");
-        ManagedChannelBuilder<?> b = ManagedChannelBuilder.forAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)))
-                .usePlaintext().maxInboundMessageSize(64 << 20);
+        String host = hostPort.substring(0, colon);
+        int port = Integer.parseInt(hostPort.substring(colon + 1));
+        var tls = ClientTls.fromEnvironment();
+        ManagedChannelBuilder<?> b = (tls.isPresent() ? io.grpc.Grpc.newChannelBuilderForAddress(host, port, tls.get())
+                : ManagedChannelBuilder.forAddress(host, port).usePlaintext()).maxInboundMessageSize(64 << 20);
         io.grpc.Metadata headers = new io.grpc.Metadata();
         String token = System.getenv("ENTANGLE_AUTH_TOKEN");
         if (token != null && !token.isBlank()) {

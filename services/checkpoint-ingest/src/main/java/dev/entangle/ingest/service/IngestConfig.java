@@ -24,6 +24,9 @@ public interface IngestConfig {
          * root mapping of "entangle" refuses keys it does not know at start-up.
          */
         java.util.Optional<String> tenantHeader();
+
+        /** "required": mutual TLS (dev.entangle.security.ClientCertificateFilter); declared for the same reason. */
+        java.util.Optional<String> clientCertificate();
     }
 
 

@@ -20,6 +20,9 @@ public interface ProfilerConfig {
 
     interface Auth {
         java.util.Optional<String> token();
+
+        /** "required": mutual TLS (dev.entangle.security.ClientCertificateFilter); declared because this root mapping refuses unknown keys. */
+        java.util.Optional<String> clientCertificate();
     }
 
 
