@@ -96,7 +96,8 @@ class TenantAccessTest {
             StatusRuntimeException denied = assertThrows(StatusRuntimeException.class, () -> Uploader.uploadUnchecked(asGlobex, other,
                     UploadHeader.newBuilder().setRun(RUN).setStep(150).build(), p -> { }));
             assertEquals(Status.Code.PERMISSION_DENIED, denied.getStatus().getCode(), denied.getStatus().toString());
-            assertTrue(denied.getStatus().getDescription().contains(RUN), denied.getStatus().getDescription());
+            assertTrue(denied.getStatus().getDescription().contains(RUN) && denied.getStatus().getDescription().contains("upload header"),
+                    "refused on the header, before the files stream: " + denied.getStatus().getDescription());
             KafkaTopics.read(Topics.CHECKPOINTS_INGESTED, CheckpointIngested::parseFrom, x -> x.getRun().equals(RUN), 1, Duration.ofSeconds(60));
             List<CheckpointIngested> events = KafkaTopics.readUntil(Topics.CHECKPOINTS_INGESTED, CheckpointIngested::parseFrom,
                     x -> x.getRun().equals(RUN), l -> false, Duration.ofSeconds(5));   // all there are, after the first

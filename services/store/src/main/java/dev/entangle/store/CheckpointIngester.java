@@ -287,12 +287,21 @@ public final class CheckpointIngester {
      * stored; a run that has steps but no owner (made while tenancy was off) is nobody's to take.
      */
     private void requireOwner(Path dir, String run, String tenant) throws IOException {
+        requireOwner(run, tenant, String.valueOf(dir));
+    }
+
+    /**
+     * The same check on a run name alone, before any file arrives (the ingest service calls it on
+     * an upload's header, so another tenant's upload is refused before it streams).
+     */
+    public void requireOwner(String run, String tenant, String where) throws IOException {
+        Layout.requireName(run, "run");
         Optional<byte[]> owner = store.read(Layout.runOwner(run));
         if (owner.isPresent()) {
-            if (!new String(owner.get(), StandardCharsets.UTF_8).equals(tenant)) throw notOwner(dir, run, tenant);
+            if (!new String(owner.get(), StandardCharsets.UTF_8).equals(tenant)) throw notOwner(where, run, tenant);
         } else if (!store.list(Layout.runSteps(run)).isEmpty()) {
             throw new RunOwnershipException("run '" + run + "' was made while tenancy was off and has no owner; tenant '" + tenant
-                    + "' cannot add checkpoints to it (" + dir + ")");
+                    + "' cannot add checkpoints to it (" + where + ")");
         }
     }
 
@@ -305,12 +314,12 @@ public final class CheckpointIngester {
         String key = Layout.runOwner(run);
         if (store.putIfAbsent(key, tenant.getBytes(StandardCharsets.UTF_8), "text/plain")) return;
         Optional<byte[]> owner = store.read(key);
-        if (owner.isEmpty() || !new String(owner.get(), StandardCharsets.UTF_8).equals(tenant)) throw notOwner(dir, run, tenant);
+        if (owner.isEmpty() || !new String(owner.get(), StandardCharsets.UTF_8).equals(tenant)) throw notOwner(String.valueOf(dir), run, tenant);
     }
 
-    private static RunOwnershipException notOwner(Path dir, String run, String tenant) {
+    private static RunOwnershipException notOwner(String where, String run, String tenant) {
         return new RunOwnershipException("run '" + run + "' belongs to another tenant; tenant '" + tenant
-                + "' cannot add checkpoints to it (" + dir + ")");
+                + "' cannot add checkpoints to it (" + where + ")");
     }
 
     /** Uploads missing blobs, then the manifest, then the index; undoes its own objects on failure. */

@@ -64,6 +64,10 @@ public class IngestGrpcService implements CheckpointIngest {
                     req -> {
                         try {
                             session.accept(req);
+                            if (req.hasHeader() && tenant != null && !req.getHeader().getRun().isBlank()) {
+                                // another tenant's run: refused before a byte of the files streams
+                                pipeline.requireOwner(req.getHeader().getRun(), tenant);
+                            }
                             if (session.received() >= nextReport[0]) {
                                 nextReport[0] = session.received() + PROGRESS_EVERY;
                                 em.emit(progress("receiving", session));

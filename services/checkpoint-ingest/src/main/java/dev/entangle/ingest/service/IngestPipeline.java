@@ -82,6 +82,11 @@ public class IngestPipeline {
         }
     }
 
+    /** Refuses a tenant's upload to a run another tenant owns (RunOwnershipException), from its header alone. */
+    public void requireOwner(String run, String tenant) throws IOException {
+        ingester.requireOwner(run, tenant, "upload header");
+    }
+
     private void publish(CheckpointManifest m) {
         CheckpointIngested.Builder ev = CheckpointIngested.newBuilder()
                 .setCheckpointId(m.id()).setRun(m.run()).setStep(m.step()).setMethod(method(m.method()))
