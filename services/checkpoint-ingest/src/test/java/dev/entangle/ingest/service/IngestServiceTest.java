@@ -52,11 +52,7 @@ class IngestServiceTest {
     public static class InMemory implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            Map<String, String> c = new HashMap<>(InMemoryConnector.switchOutgoingChannelsToInMemory(Topics.CHECKPOINTS_INGESTED));
-            c.put("entangle.s3.endpoint", "http://127.0.0.1:9");
-            c.put("entangle.s3.access-key", "unused");
-            c.put("entangle.s3.secret-key", "unused");
-            return c;
+            return InMemoryConnector.switchOutgoingChannelsToInMemory(Topics.CHECKPOINTS_INGESTED);
         }
     }
 

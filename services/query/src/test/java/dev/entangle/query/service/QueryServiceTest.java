@@ -55,9 +55,6 @@ class QueryServiceTest {
         public Map<String, String> getConfigOverrides() {
             Map<String, String> c = new HashMap<>(InMemoryConnector.switchIncomingChannelsToInMemory(Topics.PROFILES_COMPUTED));
             c.put("entangle.auth.tenant-header", "x-entangle-tenant");
-            c.put("entangle.s3.endpoint", "http://127.0.0.1:9");
-            c.put("entangle.s3.access-key", "unused");
-            c.put("entangle.s3.secret-key", "unused");
             return c;
         }
     }
