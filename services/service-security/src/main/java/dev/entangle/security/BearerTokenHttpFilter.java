@@ -18,8 +18,7 @@ public class BearerTokenHttpFilter {
     void register(@Observes Filters filters) {
         if (token.isEmpty()) return;
         filters.register(rc -> {
-            String path = rc.normalizedPath();
-            if (path.startsWith("/q/health") || BearerToken.accepts(token.get(), rc.request().getHeader(BearerToken.HEADER))) {
+            if (Unauthenticated.isHealthProbe(rc.normalizedPath()) || BearerToken.accepts(token.get(), rc.request().getHeader(BearerToken.HEADER))) {
                 rc.next();
             } else {
                 rc.response().setStatusCode(401).putHeader("WWW-Authenticate", "Bearer").end();

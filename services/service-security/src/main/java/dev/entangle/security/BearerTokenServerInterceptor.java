@@ -29,8 +29,7 @@ public class BearerTokenServerInterceptor implements ServerInterceptor, Prioriti
     @Override
     public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
         if (token.isPresent() && !BearerToken.accepts(token.get(), headers.get(AUTHORIZATION))) {
-            call.close(Status.UNAUTHENTICATED.withDescription("a bearer token is required (authorization: Bearer <ENTANGLE_AUTH_TOKEN>)"), new Metadata());
-            return new ServerCall.Listener<>() {};
+            return Unauthenticated.refuse(call, Status.UNAUTHENTICATED.withDescription("a bearer token is required (authorization: Bearer <ENTANGLE_AUTH_TOKEN>)"));
         }
         return next.startCall(call, headers);
     }

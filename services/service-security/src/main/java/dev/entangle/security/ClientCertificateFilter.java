@@ -25,7 +25,7 @@ public class ClientCertificateFilter {
     void register(@Observes Filters filters) {
         if (!required) return;
         filters.register(rc -> {
-            if (rc.normalizedPath().startsWith("/q/health") || hasVerifiedCertificate(rc.request())) {
+            if (Unauthenticated.isHealthProbe(rc.normalizedPath()) || hasVerifiedCertificate(rc.request())) {
                 rc.next();
             } else {
                 rc.response().setStatusCode(401).end("a client certificate from the trusted CA is required");

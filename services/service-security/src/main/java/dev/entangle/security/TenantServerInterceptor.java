@@ -1,5 +1,6 @@
 package dev.entangle.security;
 
+import dev.entangle.store.Layout;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.Metadata;
@@ -33,25 +34,15 @@ public class TenantServerInterceptor implements ServerInterceptor, Prioritized {
 
     @Override
     public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
-        if (header.isEmpty() || isHealthCheck(call)) return next.startCall(call, headers);
+        if (header.isEmpty() || Unauthenticated.isHealthProbe(call)) return next.startCall(call, headers);
         String tenant = headers.get(header.get());
         if (tenant == null || tenant.isBlank()) {
-            return refuse(call, Status.UNAUTHENTICATED.withDescription("the tenant header '" + header.get().name() + "' is required"));
+            return Unauthenticated.refuse(call, Status.UNAUTHENTICATED.withDescription("the tenant header '" + header.get().name() + "' is required"));
         }
-        if (!Tenants.NAME.matcher(tenant).matches()) {
-            return refuse(call, Status.INVALID_ARGUMENT.withDescription("tenant header '" + header.get().name()
+        if (!Layout.NAME.matcher(tenant).matches()) {
+            return Unauthenticated.refuse(call, Status.INVALID_ARGUMENT.withDescription("tenant header '" + header.get().name()
                     + "': letters, digits, '.', '_', '-' (at most 128), starting with a letter or digit"));
         }
         return Contexts.interceptCall(Context.current().withValue(Tenants.CURRENT, tenant), call, headers, next);
-    }
-
-    /** The standard gRPC health service answers probes, which carry no tenant. */
-    private static boolean isHealthCheck(ServerCall<?, ?> call) {
-        return call.getMethodDescriptor().getFullMethodName().startsWith("grpc.health.v1.");
-    }
-
-    private static <Q, R> ServerCall.Listener<Q> refuse(ServerCall<Q, R> call, Status status) {
-        call.close(status, new Metadata());
-        return new ServerCall.Listener<>() {};
     }
 }

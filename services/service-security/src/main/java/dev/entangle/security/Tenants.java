@@ -4,7 +4,6 @@ import io.grpc.Context;
 import org.eclipse.microprofile.config.ConfigProvider;
 
 import java.util.Optional;
-import java.util.regex.Pattern;
 
 /**
  * Tenancy by a request header ({@code entangle.auth.tenant-header}, from ENTANGLE_TENANT_HEADER;
@@ -17,9 +16,6 @@ public final class Tenants {
 
     /** The calling tenant, in the gRPC context of a call that passed {@link TenantServerInterceptor}. */
     static final Context.Key<String> CURRENT = Context.key("entangle-tenant");
-
-    /** What a tenant may be called (it is written into object keys' neighbours and events). */
-    public static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
 
     private Tenants() {}
 
