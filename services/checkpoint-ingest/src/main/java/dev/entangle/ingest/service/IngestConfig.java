@@ -10,25 +10,10 @@ import java.util.List;
 @ConfigMapping(prefix = "entangle")
 public interface IngestConfig {
 
-
     Ingest ingest();
 
-    /** entangle.auth.token: read by the shared bearer-token interceptors (entangle-service-security). */
-    Auth auth();
-
-    interface Auth {
-        java.util.Optional<String> token();
-
-        /**
-         * Tenancy's header. Read through dev.entangle.security.Tenants; declared here because this
-         * root mapping of "entangle" refuses keys it does not know at start-up.
-         */
-        java.util.Optional<String> tenantHeader();
-
-        /** "required": mutual TLS (dev.entangle.security.ClientCertificateFilter); declared for the same reason. */
-        java.util.Optional<String> clientCertificate();
-    }
-
+    /** entangle.auth.*: the shared access checks' settings (entangle-service-security). */
+    dev.entangle.security.AuthSettings auth();
 
     interface Ingest {
         /** Local scratch space for uploads in flight (emptied after each). */

@@ -12,19 +12,10 @@ import java.util.Optional;
 @ConfigMapping(prefix = "entangle")
 public interface ProfilerConfig {
 
-
     Profiler profiler();
 
-    /** entangle.auth.token: read by the shared bearer-token interceptors (entangle-service-security). */
-    Auth auth();
-
-    interface Auth {
-        java.util.Optional<String> token();
-
-        /** "required": mutual TLS (dev.entangle.security.ClientCertificateFilter); declared because this root mapping refuses unknown keys. */
-        java.util.Optional<String> clientCertificate();
-    }
-
+    /** entangle.auth.*: the shared access checks' settings (entangle-service-security). */
+    dev.entangle.security.AuthSettings auth();
 
     interface Profiler {
         /** Blob cache and scratch space. */
