@@ -47,6 +47,9 @@ public class IngestGrpcService implements CheckpointIngest {
     @Inject
     ObjectStoreSettings s3;
 
+    /** Whether tenancy is on (read once: it is configuration). */
+    private final boolean tenancy = Tenants.header().isPresent();
+
     @Override
     public Multi<UploadResponse> upload(Multi<UploadRequest> requests) {
         String tenant = Tenants.current().orElse(null);   // read in the call's context, before any hop to a worker
@@ -101,7 +104,7 @@ public class IngestGrpcService implements CheckpointIngest {
 
     @Override
     public Uni<IngestResult> register(RegisterRequest req) {
-        if (Tenants.header().isPresent()) {
+        if (tenancy) {
             // Register reads with the service's own S3 credentials from any bucket and prefix it can
             // see: under tenancy that would let one tenant ingest another's files.
             return Uni.createFrom().failure(Status.PERMISSION_DENIED

@@ -199,12 +199,15 @@ public class QueryGrpcService implements Query {
         });
     }
 
+    /** Whether tenancy is on (read once: it is configuration). */
+    private final boolean tenancy = Tenants.header().isPresent();
+
     /**
      * The calling tenant when tenancy is on ({@link Tenants}; the interceptor has refused calls
      * without one), else null. Read in the call's context, before any hop to a worker thread.
      */
-    private static String caller() {
-        return Tenants.header().isPresent()
+    private String caller() {
+        return tenancy
                 ? Tenants.current().orElseThrow(() -> Status.UNAUTHENTICATED.withDescription("no tenant on this call").asRuntimeException())
                 : null;
     }
