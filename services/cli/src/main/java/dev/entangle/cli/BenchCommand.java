@@ -57,6 +57,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--python", paramLabel = "EXE", description = "Python with numpy for the anchor (default: python3).")
     String python = "python3";
 
+    @Option(names = "--kernels", description = "Dense ΔW only: also time the profile's kernels one by one (its two Gram products, each cut's eigen-solve) and the balanced cut in float32 with its entropy error, to show where the time goes.")
+    boolean kernels;
+
     @Spec
     CommandSpec spec;
 
@@ -84,6 +87,7 @@ final class BenchCommand implements Callable<Integer> {
             double anchor = "none".equals(numpy) ? Double.NaN : numpyMedian(rows, cols);
             double mid = p.cuts().get(p.cuts().size() / 2).entropy();
             out.printf(Locale.ROOT, "%-12s %12.3f %12.3f %8.3f %10.4f%n", shape, ours, anchor, ours / anchor, mid);
+            if (kernels && rank <= 0) new KernelBreakdown(calc.linearAlgebra(), repeat, out).print(rows, cols, delta.get().data(), anchor);
             out.flush();
         }
         return 0;

@@ -1,6 +1,7 @@
 package dev.entangle.core.spectrum;
 
 import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.openblas.global.openblas;
 
 /**
@@ -122,6 +123,33 @@ public final class OpenBlasLinearAlgebra implements LinearAlgebra {
             return null;
         });
         return c;
+    }
+
+    /**
+     * Eigenvalues (descending) of the Gram matrix of a float32 copy of the row-major
+     * {@code rows × cols} view of {@code a}, in float32 throughout (ssyrk, then ssyev): what a
+     * float32 profile would compute. Profiles never use it; {@code entangle bench --kernels}
+     * times it and reports its entropy error against float64.
+     */
+    public double[] float32GramEigenvalues(double[] a, int rows, int cols, boolean leftSide) {
+        int n = leftSide ? rows : cols;
+        int k = leftSide ? cols : rows;
+        float[] w = new float[n];
+        int info = onNativeThread(() -> {
+            float[] af = new float[a.length];
+            for (int i = 0; i < a.length; i++) af[i] = (float) a[i];
+            try (FloatPointer pa = new FloatPointer(af); FloatPointer pg = new FloatPointer((long) n * n); FloatPointer pw = new FloatPointer(n)) {
+                openblas.cblas_ssyrk(openblas.CblasRowMajor, openblas.CblasUpper,
+                        leftSide ? openblas.CblasNoTrans : openblas.CblasTrans, n, k, 1.0f, pa, cols, 0.0f, pg, n);
+                int r = eigenThreads(() -> openblas.LAPACKE_ssyev(openblas.LAPACK_ROW_MAJOR, (byte) 'N', (byte) 'U', n, pg, n, pw));
+                pw.get(w);
+                return r;
+            }
+        });
+        if (info != 0) throw new ArithmeticException("LAPACK ssyev failed (info=" + info + ")");
+        double[] d = new double[n];
+        for (int i = 0; i < n; i++) d[i] = w[n - 1 - i];
+        return d;
     }
 
     /** Runs an eigen-solve (on the native thread) with one OpenBLAS thread unless parallel eigen-solves are safe here. */
