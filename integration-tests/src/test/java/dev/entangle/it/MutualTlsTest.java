@@ -7,12 +7,20 @@ import dev.entangle.proto.ingest.v1.CheckpointIngestGrpc;
 import dev.entangle.proto.ingest.v1.IngestResult;
 import dev.entangle.proto.ingest.v1.RegisterRequest;
 import dev.entangle.proto.ingest.v1.UploadHeader;
+import dev.entangle.proto.query.v1.CompareRequest;
+import dev.entangle.proto.query.v1.QueryGrpc;
+import dev.entangle.proto.query.v1.RunComparison;
+import dev.entangle.proto.theory.v1.PageProfileRequest;
+import dev.entangle.proto.theory.v1.TheoryGrpc;
 import dev.entangle.stack.LocalStack;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.stub.MetadataUtils;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -22,8 +30,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -33,7 +43,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Mutual TLS on an ingest replica beside the open stack, configured by environment only (Quarkus'
  * TLS registry, plain HTTP off, ENTANGLE_CLIENT_CERTIFICATE=required): a client with a
  * certificate from the trusted CA uploads; one without a certificate or with another CA's is
- * refused, a plaintext one cannot connect; the health probes stay open.
+ * refused, a plaintext one cannot connect; the health probes stay open. And the query service
+ * as a client of a theory replica behind mutual TLS.
  */
 @ExtendWith(SharedStack.class)
 class MutualTlsTest {
@@ -43,31 +54,47 @@ class MutualTlsTest {
     @TempDir
     Path pki;
 
-    @Test
-    void onlyClientsWithATrustedCertificateGetThrough() throws Exception {
+    /** A CA and its trust store, with certificates it signed, and one from another CA. */
+    record Pki(Path trust, Path server, Path client, Path stranger, Path service) {}
+
+    Pki pki() throws Exception {
         Path ca = pki.resolve("ca.p12"), otherCa = pki.resolve("other-ca.p12");
         keytool("-genkeypair", "-alias", "ca", "-dname", "CN=entangle-test-ca", "-ext", "bc:c", "-keyalg", "EC", "-validity", "2", "-keystore", ca.toString());
         keytool("-genkeypair", "-alias", "ca", "-dname", "CN=someone-else", "-ext", "bc:c", "-keyalg", "EC", "-validity", "2", "-keystore", otherCa.toString());
         Path trust = pki.resolve("trust.p12");
         Path caCert = export(ca, "ca");
         keytool("-importcert", "-noprompt", "-alias", "ca", "-file", caCert.toString(), "-keystore", trust.toString());
-        Path server = signed(ca, caCert, "server", "CN=localhost", "SAN=ip:127.0.0.1,dns:localhost", "EKU=serverAuth");
-        Path client = signed(ca, caCert, "client", "CN=trainer", null, "EKU=clientAuth");
-        Path stranger = signed(otherCa, export(otherCa, "ca"), "stranger", "CN=stranger", null, "EKU=clientAuth");
+        return new Pki(trust,
+                signed(ca, caCert, "server", "CN=localhost", "SAN=ip:127.0.0.1,dns:localhost", "EKU=serverAuth"),
+                signed(ca, caCert, "client", "CN=trainer", null, "EKU=clientAuth"),
+                signed(otherCa, export(otherCa, "ca"), "stranger", "CN=stranger", null, "EKU=clientAuth"),
+                // a service that is a server to its callers and a client of another service
+                signed(ca, caCert, "service", "CN=localhost", "SAN=ip:127.0.0.1,dns:localhost", "EKU=serverAuth,clientAuth"));
+    }
+
+    /** Environment of a replica serving only TLS on {@code tlsPort} with {@code keyStore}, requiring trusted client certificates. */
+    static Map<String, String> mutualTls(Pki pki, Path keyStore, String alias, int tlsPort) {
+        return Map.ofEntries(
+                Map.entry("QUARKUS_TLS_KEY_STORE_P12_PATH", keyStore.toString()),
+                Map.entry("QUARKUS_TLS_KEY_STORE_P12_PASSWORD", new String(PASSWORD)),
+                Map.entry("QUARKUS_TLS_KEY_STORE_P12_ALIAS", alias),
+                Map.entry("QUARKUS_TLS_KEY_STORE_P12_ALIAS_PASSWORD", new String(PASSWORD)),
+                Map.entry("QUARKUS_TLS_TRUST_STORE_P12_PATH", pki.trust().toString()),
+                Map.entry("QUARKUS_TLS_TRUST_STORE_P12_PASSWORD", new String(PASSWORD)),
+                Map.entry("QUARKUS_HTTP_SSL_PORT", Integer.toString(tlsPort)),
+                Map.entry("ENTANGLE_CLIENT_CERTIFICATE", "required"),
+                Map.entry("QUARKUS_HTTP_INSECURE_REQUESTS", "disabled"));
+    }
+
+    @Test
+    void onlyClientsWithATrustedCertificateGetThrough() throws Exception {
+        Pki certs = pki();
+        Path trust = certs.trust(), client = certs.client(), stranger = certs.stranger();
 
         LocalStack stack = SharedStack.stack();
         LocalStack.Ports free = LocalStack.Ports.free();
         int tlsPort = free.query();   // another of the free ports: the replica serves TLS there, nothing on plain HTTP
-        stack.startReplica("checkpoint-ingest", "ingest-mtls", free.ingest(), Map.ofEntries(
-                Map.entry("QUARKUS_TLS_KEY_STORE_P12_PATH", server.toString()),
-                Map.entry("QUARKUS_TLS_KEY_STORE_P12_PASSWORD", new String(PASSWORD)),
-                Map.entry("QUARKUS_TLS_KEY_STORE_P12_ALIAS", "server"),
-                Map.entry("QUARKUS_TLS_KEY_STORE_P12_ALIAS_PASSWORD", new String(PASSWORD)),
-                Map.entry("QUARKUS_TLS_TRUST_STORE_P12_PATH", trust.toString()),
-                Map.entry("QUARKUS_TLS_TRUST_STORE_P12_PASSWORD", new String(PASSWORD)),
-                Map.entry("QUARKUS_HTTP_SSL_PORT", Integer.toString(tlsPort)),
-                Map.entry("ENTANGLE_CLIENT_CERTIFICATE", "required"),
-                Map.entry("QUARKUS_HTTP_INSECURE_REQUESTS", "disabled")));
+        stack.startReplica("checkpoint-ingest", "ingest-mtls", free.ingest(), mutualTls(certs, certs.server(), "server", tlsPort));
         List<ManagedChannel> channels = new ArrayList<>();
         try {
             ManagedChannel trainer = channel(channels, tlsPort, ClientTls.credentials(trust, PASSWORD, client, PASSWORD));
@@ -97,6 +124,88 @@ class MutualTlsTest {
             channels.forEach(ManagedChannel::shutdownNow);
             stack.stop("ingest-mtls", Duration.ofSeconds(20));
         }
+    }
+
+    /**
+     * The query service's client of a theory service behind mutual TLS and the bearer token:
+     * with ENTANGLE_THEORY_PLAINTEXT=false it presents its own certificate (its QUARKUS_TLS_* key
+     * store) and the token, and a comparison carries the Marchenko–Pastur distance, which only
+     * the theory service computes (the Page baseline has a local fallback, that distance none).
+     */
+    @Test
+    void queryReachesATheoryServiceBehindMutualTls() throws Exception {
+        Pki certs = pki();
+        LocalStack stack = SharedStack.stack();
+        LocalStack.Ports free = LocalStack.Ports.free();
+        int theoryTls = free.theory(), queryTls = free.profiler();
+        Map<String, String> theoryEnv = new HashMap<>(mutualTls(certs, certs.server(), "server", theoryTls));
+        theoryEnv.put("ENTANGLE_AUTH_TOKEN", TOKEN);
+        stack.startReplica("theory", "theory-mtls", free.s3(), theoryEnv);
+        stack.startReplica("query", "query-tls-client", free.query(), Map.ofEntries(
+                Map.entry("QUARKUS_TLS_KEY_STORE_P12_PATH", certs.service().toString()),
+                Map.entry("QUARKUS_TLS_KEY_STORE_P12_PASSWORD", new String(PASSWORD)),
+                Map.entry("QUARKUS_TLS_KEY_STORE_P12_ALIAS", "service"),
+                Map.entry("QUARKUS_TLS_KEY_STORE_P12_ALIAS_PASSWORD", new String(PASSWORD)),
+                Map.entry("QUARKUS_TLS_TRUST_STORE_P12_PATH", certs.trust().toString()),
+                Map.entry("QUARKUS_TLS_TRUST_STORE_P12_PASSWORD", new String(PASSWORD)),
+                Map.entry("QUARKUS_HTTP_SSL_PORT", Integer.toString(queryTls)),
+                Map.entry("ENTANGLE_THEORY_HOST", "localhost"),
+                Map.entry("ENTANGLE_THEORY_PORT", Integer.toString(theoryTls)),
+                Map.entry("ENTANGLE_THEORY_PLAINTEXT", "false"),
+                Map.entry("ENTANGLE_AUTH_TOKEN", TOKEN)));
+        List<ManagedChannel> channels = new ArrayList<>();
+        try {
+            // the theory replica serves a trusted client with the token, and refuses one without a certificate
+            PageProfileRequest page = PageProfileRequest.newBuilder().setRows(16).setCols(16).build();
+            ManagedChannel trusted = channel(channels, theoryTls, ClientTls.credentials(certs.trust(), PASSWORD, certs.client(), PASSWORD));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (true) {
+                assertTrue(stack.running("theory-mtls"), "the mTLS theory replica exited: see its log");
+                try {
+                    assertEquals(7, TheoryGrpc.newBlockingStub(trusted).withInterceptors(bearer()).pageProfile(page).getCutsCount());
+                    break;
+                } catch (StatusRuntimeException e) {
+                    if (System.nanoTime() > deadline) throw new AssertionError("the mTLS theory replica did not answer: " + e.getStatus());
+                    Thread.sleep(500);
+                }
+            }
+            ManagedChannel anonymous = channel(channels, theoryTls, ClientTls.credentials(certs.trust(), PASSWORD, null, null));
+            StatusRuntimeException refused = assertThrows(StatusRuntimeException.class,
+                    () -> TheoryGrpc.newBlockingStub(anonymous).withInterceptors(bearer()).pageProfile(page));
+            assertEquals(Status.Code.UNAUTHENTICATED, refused.getStatus().getCode(), refused.getStatus().toString());
+
+            // a run profiled on the open stack, compared through the query replica
+            String run = "theory-tls-run-" + System.nanoTime();
+            ManagedChannel ingest = ManagedChannelBuilder.forAddress("127.0.0.1", stack.port("checkpoint-ingest")).usePlaintext().build();
+            channels.add(ingest);
+            assertEquals(IngestResult.State.NEW, Uploader.upload(ingest, Fixtures.root().resolve("runs/lora-r4-a16/checkpoint-30"),
+                    UploadHeader.newBuilder().setRun(run).setStep(30).build(), p -> { }).getState());
+            stack.waitReady("query-tls-client", deadline);
+            ManagedChannel q = ManagedChannelBuilder.forAddress("127.0.0.1", stack.port("query-tls-client")).usePlaintext().build();
+            channels.add(q);
+            CompareRequest compare = CompareRequest.newBuilder().addRuns(run).setTarget("layers.0.q_proj").build();
+            RunComparison rc = null;
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (System.nanoTime() < until && (rc == null || !rc.getFound())) {
+                rc = QueryGrpc.newBlockingStub(q).withInterceptors(bearer()).compare(compare).getRuns(0);
+                if (!rc.getFound()) Thread.sleep(250);
+            }
+            assertTrue(rc != null && rc.getFound(), "the run reached the query replica: " + rc);
+            assertTrue(rc.getBaselines().getMpAvailable(), "Marchenko–Pastur distance from the theory service over mutual TLS: " + rc.getBaselines());
+            assertTrue(rc.getBaselines().getMpKolmogorovSmirnov() > 0.5, "a rank-4 cut is far from Marchenko–Pastur: " + rc.getBaselines());
+        } finally {
+            channels.forEach(ManagedChannel::shutdownNow);
+            stack.stop("query-tls-client", Duration.ofSeconds(20));
+            stack.stop("theory-mtls", Duration.ofSeconds(20));
+        }
+    }
+
+    static final String TOKEN = "mtls-it-token";
+
+    static io.grpc.ClientInterceptor bearer() {
+        Metadata m = new Metadata();
+        m.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + TOKEN);
+        return MetadataUtils.newAttachHeadersInterceptor(m);
     }
 
     /** GET /q/health/live over TLS, trusting the CA, presenting no certificate. */
