@@ -129,8 +129,10 @@ final class StackBenchCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "upload + validate + store + publish: %.2f s (%s, %d targets)%n", (t1 - t0) / 1e9, r.getState(), r.getTargetsCount());
             out.printf(Locale.ROOT, "profiling %d units until queryable:  %.2f s%n", summary.getUnitsTotal(), (t2 - t1) / 1e9);
             out.printf(Locale.ROOT, "upload → queryable comparison:       %.2f s%n", (t2 - t0) / 1e9);
-            out.printf(Locale.ROOT, "layers.0.q_proj: S at the row/column cut %.4f (ln r = %.4f), valley depth %.4f%n",
-                    cmp.getRuns(0).getRowColumnS(), cmp.getRuns(0).getBaselines().getLnR(), cmp.getRuns(0).getValleyDepth());
+            double lnR = cmp.getRuns(0).getBaselines().getLnR();   // 0: not an adapter, no rank cap
+            out.printf(Locale.ROOT, "layers.0.q_proj: S at the row/column cut %.4f (%s), valley depth %.4f%n",
+                    cmp.getRuns(0).getRowColumnS(), lnR > 0 ? String.format(Locale.ROOT, "cap ln r = %.4f", lnR) : "no rank cap",
+                    cmp.getRuns(0).getValleyDepth());
             heap(out, "checkpoint-ingest", ingestAt.endpoint.substring(0, ingestAt.endpoint.lastIndexOf(':')), 8081);
             heap(out, "profiler", ingestAt.endpoint.substring(0, ingestAt.endpoint.lastIndexOf(':')), 8082);
             out.flush();
