@@ -19,9 +19,6 @@ public final class EntangleCommand implements Runnable {
     }
 
     public static void main(String[] args) {
-        // One computing thread in this process: OpenBLAS may use every core in its eigen-solves
-        // (see OpenBlasLinearAlgebra; the services, with concurrent workers, keep them single-threaded).
-        if (System.getProperty("entangle.openblas.parallel-eigen") == null) System.setProperty("entangle.openblas.parallel-eigen", "true");
         System.exit(commandLine().execute(args));
     }
 

@@ -9,7 +9,8 @@ import java.util.Locale;
 /**
  * The spectrum engines by name. The default comes from {@code -Dentangle.engine} or
  * {@code ENTANGLE_ENGINE}, else {@value #DEFAULT}: the CUDA engine where a device and the CUDA
- * libraries are present, OpenBLAS otherwise.
+ * libraries are present, OpenBLAS otherwise (ND4J where OpenBLAS's library cannot load: it ships
+ * for linux-x86_64 only).
  */
 public final class Engines {
 
@@ -29,7 +30,8 @@ public final class Engines {
 
     public static LinearAlgebra named(String name) {
         return switch (name.toLowerCase(Locale.ROOT)) {
-            case "auto" -> CudaLinearAlgebra.available() ? CudaLinearAlgebra.shared() : new OpenBlasLinearAlgebra();
+            case "auto" -> CudaLinearAlgebra.available() ? CudaLinearAlgebra.shared()
+                    : OpenBlasLinearAlgebra.unavailableReason() == null ? new OpenBlasLinearAlgebra() : new Nd4jLinearAlgebra();
             case "openblas", "openblas-lapacke" -> new OpenBlasLinearAlgebra();
             case "nd4j", "nd4j-openblas" -> new Nd4jLinearAlgebra();
             case CUDA, "cuda-ffm" -> CudaLinearAlgebra.shared();

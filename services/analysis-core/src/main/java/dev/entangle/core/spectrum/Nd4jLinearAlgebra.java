@@ -11,6 +11,20 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class Nd4jLinearAlgebra implements LinearAlgebra {
 
+    /**
+     * ND4J's natives ask the loader for libopenblas.so.0 by soname, so loading the OpenBLAS
+     * engine's library first (OpenBLAS 0.3.31) makes ND4J run on it rather than on the 0.3.19 its
+     * JavaCPP presets ship, whose eigen-solves returned wrong low-rank spectra (a 1024² ΔW of
+     * rank 128: off by 3.2 nats; EnginesTest#lowRankRouteEqualsDenseRoute). Where that library
+     * cannot load, ND4J keeps its own.
+     */
+    static {
+        if (OpenBlasLinearAlgebra.unavailableReason() != null) {
+            org.slf4j.LoggerFactory.getLogger(Nd4jLinearAlgebra.class).warn("ND4J runs on its own OpenBLAS 0.3.19: {}",
+                    OpenBlasLinearAlgebra.unavailableReason());
+        }
+    }
+
     @Override
     public String name() { return "nd4j-openblas"; }
 

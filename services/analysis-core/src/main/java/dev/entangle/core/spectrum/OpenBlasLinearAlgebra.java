@@ -1,74 +1,54 @@
 package dev.entangle.core.spectrum;
 
-import org.bytedeco.javacpp.DoublePointer;
-import org.bytedeco.javacpp.FloatPointer;
-import org.bytedeco.openblas.global.openblas;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
 /**
- * CPU backend on the OpenBLAS/LAPACK that nd4j-native ships (JavaCPP's openblas preset), called
- * directly: dsyrk for Gram matrices (half the flops of a general product, which ND4J's wrapper
- * cannot do correctly in 1.0.0-M2.1 — its syrk returned wrong values), LAPACKE dsyev for
- * eigenvalues and dsyevd (divide and conquer, absent from ND4J's Lapack interface) for
- * eigenvectors.
+ * CPU backend on OpenBLAS {@value OpenBlasLibrary#VERSION} through Java's FFM
+ * ({@link OpenBlasLibrary}): dsyrk for Gram matrices (half the flops of a general product),
+ * LAPACKE dsyev for eigenvalues (values only: measured faster than dsyevd here, 2048: 0.47 s vs
+ * 0.47–0.70 s; both end in dsterf) and dsyevd (divide and conquer) for eigenvectors. Callable
+ * from any thread, each call with OpenBLAS's own threads (one per core). Arrays are copied into
+ * native memory for a call rather than pinned: a pinned heap array would hold the garbage
+ * collector for the whole of a multi-second solve.
  */
 public final class OpenBlasLinearAlgebra implements LinearAlgebra {
 
-    /**
-     * Every native call runs on this one thread. This OpenBLAS build (0.3.19, JavaCPP 1.5.7,
-     * pthreads) returned wrong spectra when several Java threads used it: called concurrently,
-     * entropies were off by up to 1.5 nats in 20 of 20 trials (with OPENBLAS_NUM_THREADS=1 too).
-     * Confined to one caller thread, Gram products and products are right with every core, but
-     * the multi-threaded eigen-solvers (dsyev, dsyevd) still went wrong (up to 1.2 nats) while
-     * other Java threads were busy; single-threaded they are right. So eigen-solves run on one
-     * OpenBLAS thread unless this process has one computing thread
-     * ({@code -Dentangle.openblas.parallel-eigen=true}, which the CLI sets): measured 2048² dense
-     * profile 0.85 s with parallel eigen-solves, 1.16 s without. EnginesTest#concurrentCallsAgree
-     * guards it.
-     */
-    private static final java.util.concurrent.ExecutorService NATIVE = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "openblas-caller");
-        t.setDaemon(true);
-        return t;
-    });
+    private final OpenBlasLibrary lib = OpenBlasLibrary.get();
 
-    /**
-     * OpenBLAS's thread count for Gram products and products (its default: the cores), read on
-     * the native thread at the first eigen-solve (not in a static initialiser: the native thread
-     * would wait for this class's initialisation while it waits for the native thread).
-     */
-    private static int blasThreads;
-
-    private final boolean parallelEigen = Boolean.getBoolean("entangle.openblas.parallel-eigen");
-
-    /** Runs a native call on the one caller thread and waits for it. */
-    private static <T> T onNativeThread(java.util.concurrent.Callable<T> call) {
+    /** Whether the library loads here; if not, why not (the "auto" engine then falls back). */
+    public static String unavailableReason() {
         try {
-            return NATIVE.submit(call).get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while waiting for OpenBLAS", e);
-        } catch (java.util.concurrent.ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException r) throw r;
-            throw new IllegalStateException(e.getCause());
+            OpenBlasLibrary.get();
+            return null;
+        } catch (RuntimeException | LinkageError e) {
+            return e.getMessage() != null ? e.getMessage() : e.toString();
         }
     }
 
     @Override
     public String name() { return "openblas-lapacke"; }
 
+    /** OpenBLAS's build line, e.g. "OpenBLAS 0.3.31 DYNAMIC_ARCH NO_AFFINITY SkylakeX MAX_THREADS=64". */
+    public String config() { return lib.config; }
+
     @Override
     public double[] gram(double[] a, int rows, int cols, boolean leftSide) {
         int n = leftSide ? rows : cols;
         int k = leftSide ? cols : rows;
         double[] g = new double[n * n];
-        onNativeThread(() -> {
-            try (DoublePointer pa = new DoublePointer(a); DoublePointer pg = new DoublePointer((long) n * n)) {
-                openblas.cblas_dsyrk(openblas.CblasRowMajor, openblas.CblasUpper,
-                        leftSide ? openblas.CblasNoTrans : openblas.CblasTrans, n, k, 1.0, pa, cols, 0.0, pg, n);
-                pg.get(g);
-            }
-            return null;
-        });
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment pa = arena.allocateFrom(JAVA_DOUBLE, a);
+            MemorySegment pg = arena.allocate(JAVA_DOUBLE, (long) n * n);
+            lib.dsyrk.invokeExact(OpenBlasLibrary.ROW_MAJOR, OpenBlasLibrary.UPPER,
+                    leftSide ? OpenBlasLibrary.NO_TRANS : OpenBlasLibrary.TRANS, n, k, 1.0, pa, cols, 0.0, pg, n);
+            MemorySegment.copy(pg, JAVA_DOUBLE, 0, g, 0, g.length);
+        } catch (Throwable t) {
+            throw rethrown("cblas_dsyrk", t);
+        }
         mirrorUpper(g, n);   // syrk fills the upper triangle; partial traces read both
         return g;
     }
@@ -76,31 +56,34 @@ public final class OpenBlasLinearAlgebra implements LinearAlgebra {
     @Override
     public double[] symmetricEigenvalues(double[] g, int n) {
         double[] w = new double[n];
-        // Values only: dsyev measured faster than dsyevd here (2048: 0.49 s vs 0.68 s); both end in dsterf.
-        int info = onNativeThread(() -> {
-            // the native copy is LAPACK's workspace: g itself is left as it was
-            try (DoublePointer pa = new DoublePointer(g); DoublePointer pw = new DoublePointer(n)) {
-                int r = eigenThreads(() -> openblas.LAPACKE_dsyev(openblas.LAPACK_ROW_MAJOR, (byte) 'N', (byte) 'U', n, pa, n, pw));
-                pw.get(w);
-                return r;
-            }
-        });
+        int info;
+        // the native copy is LAPACK's workspace: g itself is left as it was
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment pa = arena.allocateFrom(JAVA_DOUBLE, g);
+            MemorySegment pw = arena.allocate(JAVA_DOUBLE, n);
+            info = (int) lib.dsyev.invokeExact(OpenBlasLibrary.LAPACK_ROW_MAJOR, (byte) 'N', (byte) 'U', n, pa, n, pw);
+            MemorySegment.copy(pw, JAVA_DOUBLE, 0, w, 0, n);
+        } catch (Throwable t) {
+            throw rethrown("LAPACKE_dsyev", t);
+        }
         if (info != 0) throw new ArithmeticException("LAPACK dsyev failed (info=" + info + ")");
         return reversed(w);
     }
 
     @Override
     public Eigen symmetricEigen(double[] g, int n) {
-        double[] v = g.clone();
+        double[] v = new double[n * n];
         double[] w = new double[n];
-        int info = onNativeThread(() -> {
-            try (DoublePointer pa = new DoublePointer(v); DoublePointer pw = new DoublePointer(n)) {
-                int r = eigenThreads(() -> openblas.LAPACKE_dsyevd(openblas.LAPACK_ROW_MAJOR, (byte) 'V', (byte) 'U', n, pa, n, pw));
-                pa.get(v);
-                pw.get(w);
-                return r;
-            }
-        });
+        int info;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment pa = arena.allocateFrom(JAVA_DOUBLE, g);
+            MemorySegment pw = arena.allocate(JAVA_DOUBLE, n);
+            info = (int) lib.dsyevd.invokeExact(OpenBlasLibrary.LAPACK_ROW_MAJOR, (byte) 'V', (byte) 'U', n, pa, n, pw);
+            MemorySegment.copy(pa, JAVA_DOUBLE, 0, v, 0, v.length);
+            MemorySegment.copy(pw, JAVA_DOUBLE, 0, w, 0, n);
+        } catch (Throwable t) {
+            throw rethrown("LAPACKE_dsyevd", t);
+        }
         if (info != 0) throw new ArithmeticException("LAPACK dsyevd failed (info=" + info + ")");
         // Row-major result: eigenvector j (ascending) in column j; reorder columns to descending values.
         double[] vectors = new double[n * n];
@@ -114,14 +97,16 @@ public final class OpenBlasLinearAlgebra implements LinearAlgebra {
         Product p = Product.of(aRows, aCols, transA, bRows, bCols, transB);
         int m = p.m(), k = p.k(), n = p.n();
         double[] c = new double[m * n];
-        onNativeThread(() -> {
-            try (DoublePointer pa = new DoublePointer(a); DoublePointer pb = new DoublePointer(b); DoublePointer pc = new DoublePointer((long) m * n)) {
-                openblas.cblas_dgemm(openblas.CblasRowMajor, transA ? openblas.CblasTrans : openblas.CblasNoTrans,
-                        transB ? openblas.CblasTrans : openblas.CblasNoTrans, m, n, k, 1.0, pa, aCols, pb, bCols, 0.0, pc, n);
-                pc.get(c);
-            }
-            return null;
-        });
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment pa = arena.allocateFrom(JAVA_DOUBLE, a);
+            MemorySegment pb = arena.allocateFrom(JAVA_DOUBLE, b);
+            MemorySegment pc = arena.allocate(JAVA_DOUBLE, (long) m * n);
+            lib.dgemm.invokeExact(OpenBlasLibrary.ROW_MAJOR, transA ? OpenBlasLibrary.TRANS : OpenBlasLibrary.NO_TRANS,
+                    transB ? OpenBlasLibrary.TRANS : OpenBlasLibrary.NO_TRANS, m, n, k, 1.0, pa, aCols, pb, bCols, 0.0, pc, n);
+            MemorySegment.copy(pc, JAVA_DOUBLE, 0, c, 0, c.length);
+        } catch (Throwable t) {
+            throw rethrown("cblas_dgemm", t);
+        }
         return c;
     }
 
@@ -134,34 +119,31 @@ public final class OpenBlasLinearAlgebra implements LinearAlgebra {
     public double[] float32GramEigenvalues(double[] a, int rows, int cols, boolean leftSide) {
         int n = leftSide ? rows : cols;
         int k = leftSide ? cols : rows;
+        float[] af = new float[a.length];
+        for (int i = 0; i < a.length; i++) af[i] = (float) a[i];
         float[] w = new float[n];
-        int info = onNativeThread(() -> {
-            float[] af = new float[a.length];
-            for (int i = 0; i < a.length; i++) af[i] = (float) a[i];
-            try (FloatPointer pa = new FloatPointer(af); FloatPointer pg = new FloatPointer((long) n * n); FloatPointer pw = new FloatPointer(n)) {
-                openblas.cblas_ssyrk(openblas.CblasRowMajor, openblas.CblasUpper,
-                        leftSide ? openblas.CblasNoTrans : openblas.CblasTrans, n, k, 1.0f, pa, cols, 0.0f, pg, n);
-                int r = eigenThreads(() -> openblas.LAPACKE_ssyev(openblas.LAPACK_ROW_MAJOR, (byte) 'N', (byte) 'U', n, pg, n, pw));
-                pw.get(w);
-                return r;
-            }
-        });
+        int info;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment pa = arena.allocateFrom(JAVA_FLOAT, af);
+            MemorySegment pg = arena.allocate(JAVA_FLOAT, (long) n * n);
+            MemorySegment pw = arena.allocate(JAVA_FLOAT, n);
+            lib.ssyrk.invokeExact(OpenBlasLibrary.ROW_MAJOR, OpenBlasLibrary.UPPER,
+                    leftSide ? OpenBlasLibrary.NO_TRANS : OpenBlasLibrary.TRANS, n, k, 1.0f, pa, cols, 0.0f, pg, n);
+            info = (int) lib.ssyev.invokeExact(OpenBlasLibrary.LAPACK_ROW_MAJOR, (byte) 'N', (byte) 'U', n, pg, n, pw);
+            MemorySegment.copy(pw, JAVA_FLOAT, 0, w, 0, n);
+        } catch (Throwable t) {
+            throw rethrown("cblas_ssyrk/LAPACKE_ssyev", t);
+        }
         if (info != 0) throw new ArithmeticException("LAPACK ssyev failed (info=" + info + ")");
         double[] d = new double[n];
         for (int i = 0; i < n; i++) d[i] = w[n - 1 - i];
         return d;
     }
 
-    /** Runs an eigen-solve (on the native thread) with one OpenBLAS thread unless parallel eigen-solves are safe here. */
-    private int eigenThreads(java.util.function.IntSupplier solve) {
-        if (parallelEigen) return solve.getAsInt();
-        if (blasThreads == 0) blasThreads = org.bytedeco.openblas.presets.openblas_nolapack.blas_get_num_threads();
-        org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(1);
-        try {
-            return solve.getAsInt();
-        } finally {
-            org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(blasThreads);
-        }
+    private static RuntimeException rethrown(String call, Throwable t) {
+        if (t instanceof RuntimeException r) return r;
+        if (t instanceof Error e) throw e;
+        return new IllegalStateException("OpenBLAS " + call + " failed", t);
     }
 
     /** Copies the upper triangle of a row-major n × n matrix onto the lower, in cache-sized tiles. */
