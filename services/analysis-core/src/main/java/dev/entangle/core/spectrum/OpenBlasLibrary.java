@@ -54,7 +54,7 @@ final class OpenBlasLibrary {
     private static final Linker LINKER = Linker.nativeLinker();
 
     final String config;
-    final MethodHandle dsyrk, ssyrk, dgemm, dsyev, dsyevd, ssyev;
+    final MethodHandle dsyrk, ssyrk, dgemm, dsyev, dsyevd, ssyev, setNumThreads;
 
     private OpenBlasLibrary(SymbolLookup lib) {
         // cblas_?syrk(order, uplo, trans, n, k, alpha, A, lda, beta, C, ldc)
@@ -67,6 +67,7 @@ final class OpenBlasLibrary {
         dsyev = fn(lib, "LAPACKE_dsyev", JAVA_INT, JAVA_INT, JAVA_BYTE, JAVA_BYTE, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
         dsyevd = fn(lib, "LAPACKE_dsyevd", JAVA_INT, JAVA_INT, JAVA_BYTE, JAVA_BYTE, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
         ssyev = fn(lib, "LAPACKE_ssyev", JAVA_INT, JAVA_INT, JAVA_BYTE, JAVA_BYTE, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
+        setNumThreads = fn(lib, "openblas_set_num_threads", null, JAVA_INT);
         try {
             config = ((MemorySegment) fn(lib, "openblas_get_config", ADDRESS).invokeExact()).reinterpret(256).getString(0);
         } catch (Throwable t) {

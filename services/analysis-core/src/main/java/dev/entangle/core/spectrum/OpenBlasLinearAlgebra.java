@@ -11,7 +11,7 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
  * ({@link OpenBlasLibrary}): dsyrk for Gram matrices (half the flops of a general product),
  * LAPACKE dsyev for eigenvalues (values only: measured faster than dsyevd here, 2048: 0.47 s vs
  * 0.47–0.70 s; both end in dsterf) and dsyevd (divide and conquer) for eigenvectors. Callable
- * from any thread, each call with OpenBLAS's own threads (one per core). Arrays are copied into
+ * from any thread, each call with OpenBLAS's own threads (one per core, see {@link #threadsPerCall}). Arrays are copied into
  * native memory for a call rather than pinned: a pinned heap array would hold the garbage
  * collector for the whole of a multi-second solve.
  */
@@ -34,6 +34,20 @@ public final class OpenBlasLinearAlgebra implements LinearAlgebra {
 
     /** OpenBLAS's build line, e.g. "OpenBLAS 0.3.31 DYNAMIC_ARCH NO_AFFINITY SkylakeX MAX_THREADS=64". */
     public String config() { return lib.config; }
+
+    /**
+     * How many threads each call may use, for the whole process (OpenBLAS's setting is global;
+     * its default is one per core). A process that makes several calls at once (the profiler's
+     * workers) gives each its share of the cores: oversubscribed, a 1B-shaped FFT checkpoint took
+     * 36.7 s to profile on 2 cores with 2 workers, against 20.5 s with one thread each.
+     */
+    public static void threadsPerCall(int threads) {
+        try {
+            OpenBlasLibrary.get().setNumThreads.invokeExact(Math.max(1, threads));
+        } catch (Throwable t) {
+            throw rethrown("openblas_set_num_threads", t);
+        }
+    }
 
     @Override
     public double[] gram(double[] a, int rows, int cols, boolean leftSide) {
