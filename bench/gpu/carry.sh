@@ -10,4 +10,5 @@ JDK=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 rm -rf carry && mkdir -p carry
 "$JDK/bin/jlink" --add-modules java.base --strip-debug --no-man-pages --no-header-files --compress=zip-9 --output carry/jre
 cp -r "$ROOT/services/analysis-core/target/classes" carry/classes
+rm -rf carry/classes/dev/entangle/natives   # the CPU engine's OpenBLAS (40 MB): the GPU bench does not use it
 du -sh carry

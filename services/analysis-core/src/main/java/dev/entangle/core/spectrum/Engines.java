@@ -21,9 +21,10 @@ public final class Engines {
 
     private Engines() {}
 
-    /** The engines that can run in this process: the CPU ones, and cuda where it can. */
+    /** The engines that can run in this process: ND4J, OpenBLAS where its library loads, and cuda where it can. */
     public static List<String> available() {
         List<String> names = new ArrayList<>(NAMES);
+        if (OpenBlasLinearAlgebra.unavailableReason() != null) names.remove("openblas");
         if (CudaLinearAlgebra.available()) names.add(CUDA);
         return names;
     }
@@ -32,7 +33,7 @@ public final class Engines {
         return switch (name.toLowerCase(Locale.ROOT)) {
             case "auto" -> CudaLinearAlgebra.available() ? CudaLinearAlgebra.shared()
                     : OpenBlasLinearAlgebra.unavailableReason() == null ? new OpenBlasLinearAlgebra() : new Nd4jLinearAlgebra();
-            case "openblas", "openblas-lapacke" -> new OpenBlasLinearAlgebra();
+            case "openblas", OpenBlasLinearAlgebra.NAME -> new OpenBlasLinearAlgebra();
             case "nd4j", "nd4j-openblas" -> new Nd4jLinearAlgebra();
             case CUDA, "cuda-ffm" -> CudaLinearAlgebra.shared();
             default -> throw new IllegalArgumentException("unknown engine '" + name + "' (known: auto, " + String.join(", ", NAMES) + ", " + CUDA + ")");

@@ -29,8 +29,11 @@ public final class OpenBlasLinearAlgebra implements LinearAlgebra {
         }
     }
 
+    /** The engine's name in reports and results, with the library's version: results of the 0.3.19 engine read "openblas-lapacke". */
+    public static final String NAME = "openblas-" + OpenBlasLibrary.VERSION;
+
     @Override
-    public String name() { return "openblas-lapacke"; }
+    public String name() { return NAME; }
 
     /** OpenBLAS's build line, e.g. "OpenBLAS 0.3.31 DYNAMIC_ARCH NO_AFFINITY SkylakeX MAX_THREADS=64". */
     public String config() { return lib.config; }

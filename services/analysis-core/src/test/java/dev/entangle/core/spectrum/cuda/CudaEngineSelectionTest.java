@@ -22,7 +22,7 @@ class CudaEngineSelectionTest {
             assertTrue(Engines.available().contains("cuda"));
             assertEquals("", CudaLinearAlgebra.unavailableReason());
         } else {
-            assertEquals("openblas-lapacke", Engines.named("auto").name());
+            assertEquals(dev.entangle.core.spectrum.OpenBlasLinearAlgebra.NAME, Engines.named("auto").name());
             assertFalse(Engines.available().contains("cuda"));
             String why = CudaLinearAlgebra.unavailableReason();
             assertFalse(why.isBlank());
