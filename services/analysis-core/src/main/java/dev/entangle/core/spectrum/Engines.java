@@ -34,7 +34,7 @@ public final class Engines {
             case "auto" -> CudaLinearAlgebra.available() ? CudaLinearAlgebra.shared()
                     : OpenBlasLinearAlgebra.unavailableReason() == null ? new OpenBlasLinearAlgebra() : new Nd4jLinearAlgebra();
             case "openblas", OpenBlasLinearAlgebra.NAME -> new OpenBlasLinearAlgebra();
-            case "nd4j", "nd4j-openblas" -> new Nd4jLinearAlgebra();
+            case "nd4j", "nd4j-openblas", "nd4j-" + OpenBlasLinearAlgebra.NAME -> new Nd4jLinearAlgebra();
             case CUDA, "cuda-ffm" -> CudaLinearAlgebra.shared();
             default -> throw new IllegalArgumentException("unknown engine '" + name + "' (known: auto, " + String.join(", ", NAMES) + ", " + CUDA + ")");
         };

@@ -25,8 +25,9 @@ public final class Nd4jLinearAlgebra implements LinearAlgebra {
         }
     }
 
+    /** With the OpenBLAS it runs on: results of the 0.3.19 days read "nd4j-openblas". */
     @Override
-    public String name() { return "nd4j-openblas"; }
+    public String name() { return OpenBlasLinearAlgebra.unavailableReason() == null ? "nd4j-" + OpenBlasLinearAlgebra.NAME : "nd4j-openblas-0.3.19"; }
 
     @Override
     public double[] gram(double[] a, int rows, int cols, boolean leftSide) {
