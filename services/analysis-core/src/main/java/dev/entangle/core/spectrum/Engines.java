@@ -9,13 +9,13 @@ import java.util.Locale;
 /**
  * The spectrum engines by name. The default comes from {@code -Dentangle.engine} or
  * {@code ENTANGLE_ENGINE}, else {@value #DEFAULT}: the CUDA engine where a device and the CUDA
- * libraries are present, OpenBLAS otherwise (ND4J where OpenBLAS's library cannot load: it ships
- * for linux-x86_64 only).
+ * libraries are present, OpenBLAS otherwise (which says why where its library cannot load: it
+ * ships for linux-x86_64 with glibc >= 2.34).
  */
 public final class Engines {
 
     public static final String DEFAULT = "auto";
-    /** The CPU engines, which run everywhere. */
+    /** The CPU engines (OpenBLAS's library is for linux-x86_64; {@link #available} says which load). */
     public static final List<String> NAMES = List.of("openblas", "nd4j");
     public static final String CUDA = "cuda";
 
@@ -31,10 +31,10 @@ public final class Engines {
 
     public static LinearAlgebra named(String name) {
         return switch (name.toLowerCase(Locale.ROOT)) {
-            case "auto" -> CudaLinearAlgebra.available() ? CudaLinearAlgebra.shared()
-                    : OpenBlasLinearAlgebra.unavailableReason() == null ? new OpenBlasLinearAlgebra() : new Nd4jLinearAlgebra();
-            case "openblas", OpenBlasLinearAlgebra.NAME -> new OpenBlasLinearAlgebra();
-            case "nd4j", "nd4j-openblas", "nd4j-" + OpenBlasLinearAlgebra.NAME -> new Nd4jLinearAlgebra();
+            // no quiet fallback to ND4J: without this OpenBLAS it runs on 0.3.19 (wrong for adapters of rank >= 128)
+            case "auto" -> CudaLinearAlgebra.available() ? CudaLinearAlgebra.shared() : new OpenBlasLinearAlgebra();
+            case "openblas", "openblas-lapacke", OpenBlasLinearAlgebra.NAME -> new OpenBlasLinearAlgebra();
+            case "nd4j", "nd4j-openblas", "nd4j-openblas-0.3.19", "nd4j-" + OpenBlasLinearAlgebra.NAME -> new Nd4jLinearAlgebra();
             case CUDA, "cuda-ffm" -> CudaLinearAlgebra.shared();
             default -> throw new IllegalArgumentException("unknown engine '" + name + "' (known: auto, " + String.join(", ", NAMES) + ", " + CUDA + ")");
         };

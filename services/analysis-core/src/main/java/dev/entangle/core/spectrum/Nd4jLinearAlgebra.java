@@ -14,13 +14,14 @@ public final class Nd4jLinearAlgebra implements LinearAlgebra {
     /**
      * ND4J's natives ask the loader for libopenblas.so.0 by soname, so loading the OpenBLAS
      * engine's library first (OpenBLAS 0.3.31) makes ND4J run on it rather than on the 0.3.19 its
-     * JavaCPP presets ship, whose eigen-solves returned wrong low-rank spectra (a 1024² ΔW of
-     * rank 128: off by 3.2 nats; EnginesTest#lowRankRouteEqualsDenseRoute). Where that library
-     * cannot load, ND4J keeps its own.
+     * JavaCPP presets ship, whose eigen-solves returned wrong low-rank spectra (ND4J on it: a 2048²
+     * ΔW of rank 256 off by 0.9 nats). EnginesTest#nd4jRunsOnTheEnginesOpenBlas checks the binding.
+     * Where that library cannot load, ND4J keeps its own, and says so.
      */
     static {
         if (OpenBlasLinearAlgebra.unavailableReason() != null) {
-            org.slf4j.LoggerFactory.getLogger(Nd4jLinearAlgebra.class).warn("ND4J runs on its own OpenBLAS 0.3.19: {}",
+            org.slf4j.LoggerFactory.getLogger(Nd4jLinearAlgebra.class).error(
+                    "ND4J runs on its own OpenBLAS 0.3.19, wrong for adapters of rank >= 128 profiled from their factors: {}",
                     OpenBlasLinearAlgebra.unavailableReason());
         }
     }

@@ -12,7 +12,10 @@ import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.LinkOption;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Arrays;
 import java.util.List;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
@@ -25,8 +28,8 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * OpenBLAS 0.3.31 (the version numpy ships), bound with Java's FFM: the CBLAS and LAPACKE calls
  * {@link OpenBlasLinearAlgebra} makes, as method handles. Its shared objects travel inside
  * analysis-core's jar (unpacked from Maven Central's org.bytedeco:openblas linux-x86_64 jar at
- * build time) and are copied once per user and version into the temporary directory, where the
- * library's Fortran runtime is loaded from beside it. Loaded by path, so it stays apart from
+ * build time) and are copied into the user's cache, the library's Fortran runtime beside it.
+ * They need linux-x86_64 with glibc >= 2.34. Loaded by path, so it stays apart from
  * the older OpenBLAS that ND4J loads through JavaCPP.
  *
  * <p>Why not that older one (0.3.19, JavaCPP 1.5.7): called from several Java threads it returned
@@ -75,47 +78,99 @@ final class OpenBlasLibrary {
         }
     }
 
-    private static final class Holder {
-        static final OpenBlasLibrary INSTANCE = load();
+    /** Loaded once, when this class is first used; where that fails, why (and get() says so). */
+    private static final OpenBlasLibrary INSTANCE;
+    private static final String FAILURE;
+
+    static {
+        OpenBlasLibrary lib = null;
+        String why = null;
+        try {
+            lib = load();
+        } catch (RuntimeException | LinkageError e) {
+            why = e.getMessage() != null ? e.getMessage() : e.toString();
+        }
+        INSTANCE = lib;
+        FAILURE = why;
     }
 
-    /** The library, loaded on first use; an IllegalStateException says why it cannot be. */
+    /** The library; an IllegalStateException says why it cannot load here. */
     static OpenBlasLibrary get() {
-        return Holder.INSTANCE;
+        if (INSTANCE == null) throw new IllegalStateException("OpenBLAS " + VERSION + " cannot load: " + FAILURE);
+        return INSTANCE;
     }
+
+    /** Why the library cannot load here, or null when it has. */
+    static String failure() { return FAILURE; }
 
     private static OpenBlasLibrary load() {
         String os = System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT);
         String arch = System.getProperty("os.arch", "");
         if (!os.contains("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
-            throw new IllegalStateException("the OpenBLAS engine ships for linux-x86_64 only, this is " + os + "/" + arch);
+            throw new IllegalStateException("the OpenBLAS engine ships for linux-x86_64 only (glibc >= 2.34), this is " + os + "/" + arch);
         }
         Path dir = extract();
-        SymbolLookup lib = null;
-        for (String f : FILES) lib = SymbolLookup.libraryLookup(dir.resolve(f), Arena.global());
-        return new OpenBlasLibrary(lib);
+        SymbolLookup lookup = null;
+        for (String f : FILES) {
+            try {
+                lookup = SymbolLookup.libraryLookup(dir.resolve(f), Arena.global());
+            } catch (IllegalArgumentException e) {
+                throw new IllegalStateException("cannot load " + dir.resolve(f) + " (it needs linux-x86_64 with glibc >= 2.34): " + e.getMessage(), e);
+            }
+        }
+        OpenBlasLibrary lib = new OpenBlasLibrary(lookup);
+        // the build unpacks the pom's openblas.engine.version; this class names its results by VERSION
+        if (!lib.config.startsWith("OpenBLAS " + VERSION + " ")) {
+            throw new IllegalStateException("the unpacked library is \"" + lib.config + "\", not OpenBLAS " + VERSION + ": update OpenBlasLibrary.VERSION with the pom");
+        }
+        return lib;
     }
 
-    /** Copies the shared objects out of the jar once per user and version (atomically: a half-copied file is never loaded). */
+    /**
+     * Copies the shared objects out of the jar into this user's cache (XDG_CACHE_HOME or
+     * ~/.cache, a folder only its owner may enter), each replaced unless its bytes are exactly
+     * the jar's, atomically: a half-copied or foreign file is never loaded. Where that cache
+     * cannot be written, a fresh private temporary folder serves this process.
+     */
     private static Path extract() {
-        Path dir = Path.of(System.getProperty("java.io.tmpdir"), "entangle-openblas-" + VERSION + "-" + System.getProperty("user.name", "user"));
+        String xdg = System.getenv("XDG_CACHE_HOME");
+        Path cache = (xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache"))
+                .resolve("entangle").resolve("openblas-" + VERSION);
         try {
-            Files.createDirectories(dir);
-            for (String f : FILES) {
-                Path target = dir.resolve(f);
-                try (InputStream in = OpenBlasLibrary.class.getResourceAsStream(RESOURCES + f)) {
-                    if (in == null) throw new IllegalStateException(RESOURCES + f + " is not on the class path (analysis-core built without its OpenBLAS)");
-                    byte[] bytes = in.readAllBytes();
-                    if (Files.exists(target) && Files.size(target) == bytes.length) continue;
-                    Path tmp = Files.createTempFile(dir, f, ".part");
-                    Files.write(tmp, bytes);
-                    Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-                }
+            return extractInto(cache, false);
+        } catch (IOException | RuntimeException inCache) {
+            try {
+                return extractInto(Files.createTempDirectory("entangle-openblas-"), true);
+            } catch (IOException e) {
+                e.addSuppressed(inCache);
+                throw new UncheckedIOException("cannot unpack OpenBLAS into " + cache + " nor a temporary folder", e);
             }
-            return dir;
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot unpack OpenBLAS into " + dir, e);
         }
+    }
+
+    private static Path extractInto(Path dir, boolean deleteOnExit) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        }
+        if (deleteOnExit) dir.toFile().deleteOnExit();
+        for (String f : FILES) {
+            Path target = dir.resolve(f);
+            byte[] bytes;
+            try (InputStream in = OpenBlasLibrary.class.getResourceAsStream(RESOURCES + f)) {
+                if (in == null) throw new IllegalStateException(RESOURCES + f + " is not on the class path (analysis-core built without its OpenBLAS)");
+                bytes = in.readAllBytes();
+            }
+            if (deleteOnExit) target.toFile().deleteOnExit();   // deleted in reverse order: files before their folder
+            if (Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS) && Arrays.equals(Files.readAllBytes(target), bytes)) continue;
+            Path tmp = Files.createTempFile(dir, f, ".part");
+            try {
+                Files.write(tmp, bytes);
+                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+        }
+        return dir;
     }
 
     private static MethodHandle fn(SymbolLookup lib, String name, MemoryLayout result, MemoryLayout... args) {

@@ -19,14 +19,9 @@ public final class OpenBlasLinearAlgebra implements LinearAlgebra {
 
     private final OpenBlasLibrary lib = OpenBlasLibrary.get();
 
-    /** Whether the library loads here; if not, why not (the "auto" engine then falls back). */
+    /** Why the library cannot load here, or null where it has. */
     public static String unavailableReason() {
-        try {
-            OpenBlasLibrary.get();
-            return null;
-        } catch (RuntimeException | LinkageError e) {
-            return e.getMessage() != null ? e.getMessage() : e.toString();
-        }
+        return OpenBlasLibrary.failure();
     }
 
     /** The engine's name in reports and results, with the library's version: results of the 0.3.19 engine read "openblas-lapacke". */

@@ -7,6 +7,7 @@ import java.util.Random;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Each engine's kernels against plain-Java references. */
 class EnginesTest {
@@ -145,6 +146,24 @@ class EnginesTest {
         double[] formed = calc.profile(dense, dev.entangle.core.profile.ProfileOptions.DEFAULT).entropies();
         for (int c = 0; c < formed.length; c++) assertEquals(formed[c], fromFactors[c], 1e-9, name + " cut " + (c + 1));
         assertEquals(Math.log(r), fromFactors[9], 0.6, "row/column cut of a Gaussian rank-" + r + " ΔW sits below ln r");
+    }
+
+    /** ND4J's natives bind to the engine's OpenBLAS 0.3.31 by soname, not to the 0.3.19 JavaCPP ships with them. */
+    @org.junit.jupiter.api.Test
+    @SuppressWarnings("restricted")
+    void nd4jRunsOnTheEnginesOpenBlas() throws Throwable {
+        Nd4jLinearAlgebra nd4j = new Nd4jLinearAlgebra();
+        nd4j.gram(new double[]{1, 2, 3, 4}, 2, 2, true);   // ND4J's natives loaded and used
+        // openblas_get_config as ND4J's native library resolves it (dlsym on its handle searches its dependencies)
+        String nd4jLibrary = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/maps")).stream()
+                .map(l -> l.substring(l.lastIndexOf(' ') + 1)).filter(p -> p.endsWith("/libnd4jcpu.so")).findFirst()
+                .orElseThrow(() -> new AssertionError("ND4J's libnd4jcpu.so is not loaded"));
+        var lookup = java.lang.foreign.SymbolLookup.libraryLookup(java.nio.file.Path.of(nd4jLibrary), java.lang.foreign.Arena.global());
+        var getConfig = java.lang.foreign.Linker.nativeLinker().downcallHandle(lookup.find("openblas_get_config").orElseThrow(),
+                java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.ADDRESS));
+        String config = ((java.lang.foreign.MemorySegment) getConfig.invokeExact()).reinterpret(256).getString(0);
+        assertTrue(config.startsWith("OpenBLAS " + OpenBlasLibrary.VERSION + " "), "ND4J binds to " + config);
+        assertEquals("nd4j-" + OpenBlasLinearAlgebra.NAME, nd4j.name());
     }
 
     @org.junit.jupiter.api.Test

@@ -4,6 +4,7 @@ import dev.entangle.core.profile.ProfileCalculator;
 import dev.entangle.core.spectrum.Engines;
 import dev.entangle.core.spectrum.LinearAlgebra;
 import dev.entangle.core.spectrum.OpenBlasLinearAlgebra;
+import dev.entangle.core.spectrum.cuda.CudaLinearAlgebra;
 import dev.entangle.profiler.BlobTensorSource;
 import dev.entangle.profiler.StoredCheckpoints;
 import dev.entangle.profiler.UnitWorker;
@@ -27,8 +28,12 @@ public class Beans {
         var dir = config.profiler().workDir();
         StoredCheckpoints checkpoints = new StoredCheckpoints(store, BlobTensorSource.onDisk(store, dir.resolve("blobs")));
         LinearAlgebra engine = Engines.named(config.profiler().engine());
-        // the workers share the cores: each OpenBLAS call gets its part rather than all of them
-        if (engine instanceof OpenBlasLinearAlgebra) OpenBlasLinearAlgebra.threadsPerCall(Runtime.getRuntime().availableProcessors() / workers);
+        // The workers share the cores: each OpenBLAS call (the openblas engine's, or ND4J's on the
+        // same library) gets its part rather than all of them, unless the operator set OPENBLAS_NUM_THREADS.
+        if (!(engine instanceof CudaLinearAlgebra) && OpenBlasLinearAlgebra.unavailableReason() == null
+                && System.getenv("OPENBLAS_NUM_THREADS") == null) {
+            OpenBlasLinearAlgebra.threadsPerCall(Runtime.getRuntime().availableProcessors() / Math.max(1, workers));
+        }
         return new UnitWorker(store, checkpoints, new ProfileCalculator(engine), dir.resolve("scratch"));
     }
 
