@@ -1,5 +1,6 @@
 package dev.entangle.cli;
 
+import dev.entangle.core.spectrum.CutSpectra;
 import dev.entangle.core.spectrum.Entropies;
 import dev.entangle.core.spectrum.LinearAlgebra;
 import dev.entangle.core.spectrum.OpenBlasLinearAlgebra;
@@ -15,7 +16,7 @@ import java.util.function.Supplier;
 
 /**
  * Where a dense exact profile spends its time ({@code entangle bench --kernels}): the kernels
- * {@link dev.entangle.core.spectrum.CutSpectra} runs, timed one by one on the bench matrix. The
+ * {@link CutSpectra} runs, timed one by one on the bench matrix. The
  * balanced cut's eigen-solve is a floor no reuse of Gram products can lower (its spectrum is
  * needed whole, paper eq. 18); float32 would halve it, so its entropy error is measured too,
  * on the bench matrix and on one whose columns span six decades (a decaying spectrum, as
@@ -35,8 +36,7 @@ final class KernelBreakdown {
 
     void print(int rows, int cols, double[] v, double numpySeconds) {
         List<Cut> cuts = Tensorisation.cuts(Tensorisation.sites(rows, cols));
-        int lastLeft = -1;
-        for (int i = 0; i < cuts.size(); i++) if (cuts.get(i).dL() <= cuts.get(i).dR()) lastLeft = i;
+        int lastLeft = CutSpectra.lastLeftSided(cuts);
         double grams = 0;
         if (lastLeft >= 0) grams += gram("ρ_L", v, cuts.get(lastLeft), true);
         if (lastLeft + 1 < cuts.size()) grams += gram("ρ_R", v, cuts.get(lastLeft + 1), false);
@@ -53,8 +53,7 @@ final class KernelBreakdown {
         double balanced = Double.NaN;
         for (Map.Entry<Integer, Integer> e : countByWidth.entrySet()) {
             Cut c = cutByWidth.get(e.getKey());
-            boolean left = c.dL() <= c.dR();
-            double[] rho = la.gram(v, (int) c.dL(), (int) c.dR(), left);
+            double[] rho = la.gram(v, (int) c.dL(), (int) c.dR(), c.leftIsSmaller());
             double t = median(() -> la.symmetricEigenvalues(rho, e.getKey()));
             if (Double.isNaN(balanced)) balanced = t;
             solves += t * e.getValue();

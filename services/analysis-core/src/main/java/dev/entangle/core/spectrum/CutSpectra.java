@@ -30,9 +30,7 @@ public final class CutSpectra {
             throw new IllegalArgumentException("sites multiply to " + Tensorisation.size(sites) + ", vector has " + v.length);
         }
         double[][] out = new double[cuts.size()][];
-        // Last cut whose left side is the smaller one; cuts after it use the right side.
-        int lastLeft = -1;
-        for (int i = 0; i < cuts.size(); i++) if (cuts.get(i).dL() <= cuts.get(i).dR()) lastLeft = i;
+        int lastLeft = lastLeftSided(cuts);
 
         if (lastLeft >= 0) {
             Cut c = cuts.get(lastLeft);
@@ -62,6 +60,16 @@ public final class CutSpectra {
             }
         }
         return out;
+    }
+
+    /**
+     * Index of the last cut whose left side is the smaller one: the balanced cut, whose ρ_L is
+     * the one Gram product on the left; the cuts after it take theirs from ρ_R. −1 if none.
+     */
+    public static int lastLeftSided(List<Cut> cuts) {
+        int lastLeft = -1;
+        for (int i = 0; i < cuts.size(); i++) if (cuts.get(i).leftIsSmaller()) lastLeft = i;
+        return lastLeft;
     }
 
     /** ρ'[a,b] = Σ_s ρ[a·d+s, b·d+s]: traces out the last (fastest-varying) site of dimension d. */

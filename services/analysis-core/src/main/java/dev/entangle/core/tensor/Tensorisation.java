@@ -85,5 +85,8 @@ public final class Tensorisation {
     public record Cut(int k, long dL, long dR) {
         /** χ = min(dL, dR), the largest possible Schmidt rank at this cut. */
         public long chi() { return Math.min(dL, dR); }
+
+        /** Whether the left block is the smaller side (ties included): its spectrum comes from ρ_L. */
+        public boolean leftIsSmaller() { return dL <= dR; }
     }
 }
