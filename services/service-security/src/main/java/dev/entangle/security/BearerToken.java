@@ -1,5 +1,6 @@
 package dev.entangle.security;
 
+import io.grpc.Metadata;
 import org.eclipse.microprofile.config.ConfigProvider;
 
 import java.nio.charset.StandardCharsets;
@@ -15,6 +16,8 @@ public final class BearerToken {
 
     public static final String HEADER = "authorization";
     public static final String PREFIX = "Bearer ";
+    /** {@link #HEADER} as gRPC metadata. */
+    static final Metadata.Key<String> GRPC_HEADER = Metadata.Key.of(HEADER, Metadata.ASCII_STRING_MARSHALLER);
 
     private BearerToken() {}
 

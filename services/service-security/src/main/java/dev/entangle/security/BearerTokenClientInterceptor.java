@@ -19,8 +19,6 @@ import java.util.Optional;
 @io.quarkus.grpc.GlobalInterceptor
 public class BearerTokenClientInterceptor implements ClientInterceptor {
 
-    private static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of(BearerToken.HEADER, Metadata.ASCII_STRING_MARSHALLER);
-
     private final Optional<String> token = BearerToken.configured();
 
     @Override
@@ -28,7 +26,7 @@ public class BearerTokenClientInterceptor implements ClientInterceptor {
         return new ForwardingClientCall.SimpleForwardingClientCall<>(next.newCall(method, options)) {
             @Override
             public void start(Listener<R> listener, Metadata headers) {
-                token.ifPresent(t -> headers.put(AUTHORIZATION, BearerToken.PREFIX + t));
+                token.ifPresent(t -> headers.put(BearerToken.GRPC_HEADER, BearerToken.PREFIX + t));
                 super.start(listener, headers);
             }
         };

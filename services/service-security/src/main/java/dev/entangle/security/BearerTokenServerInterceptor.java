@@ -22,13 +22,11 @@ public class BearerTokenServerInterceptor implements ServerInterceptor, Prioriti
         return 20;
     }
 
-    private static final Metadata.Key<String> AUTHORIZATION = Metadata.Key.of(BearerToken.HEADER, Metadata.ASCII_STRING_MARSHALLER);
-
     private final Optional<String> token = BearerToken.configured();
 
     @Override
     public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
-        if (token.isPresent() && !BearerToken.accepts(token.get(), headers.get(AUTHORIZATION))) {
+        if (token.isPresent() && !BearerToken.accepts(token.get(), headers.get(BearerToken.GRPC_HEADER))) {
             return Unauthenticated.refuse(call, Status.UNAUTHENTICATED.withDescription("a bearer token is required (authorization: Bearer <ENTANGLE_AUTH_TOKEN>)"));
         }
         return next.startCall(call, headers);
