@@ -4,7 +4,7 @@ import dev.entangle.core.checkpoint.DeltaMatrix;
 import dev.entangle.core.profile.EntanglementProfile;
 import dev.entangle.core.profile.ProfileCalculator;
 import dev.entangle.core.profile.ProfileOptions;
-import dev.entangle.core.spectrum.Engines;
+import dev.entangle.core.engine.Engines;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;

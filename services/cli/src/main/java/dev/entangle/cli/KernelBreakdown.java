@@ -2,8 +2,8 @@ package dev.entangle.cli;
 
 import dev.entangle.core.spectrum.CutSpectra;
 import dev.entangle.core.spectrum.Entropies;
-import dev.entangle.core.spectrum.LinearAlgebra;
-import dev.entangle.core.spectrum.OpenBlasLinearAlgebra;
+import dev.entangle.core.engine.LinearAlgebra;
+import dev.entangle.core.engine.OpenBlasLinearAlgebra;
 import dev.entangle.core.tensor.Tensorisation;
 import dev.entangle.core.tensor.Tensorisation.Cut;
 

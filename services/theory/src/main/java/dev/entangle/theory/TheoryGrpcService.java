@@ -2,7 +2,7 @@ package dev.entangle.theory;
 
 import dev.entangle.core.attention.OutputOperator;
 import dev.entangle.core.profile.ProfileCalculator;
-import dev.entangle.core.spectrum.LinearAlgebra;
+import dev.entangle.core.engine.LinearAlgebra;
 import dev.entangle.core.tensor.Tensorisation;
 import dev.entangle.core.theory.AttentionCardy;
 import dev.entangle.core.theory.EntropyCaps;

@@ -3,7 +3,7 @@ package dev.entangle.core.attention;
 import dev.entangle.core.profile.EntanglementProfile;
 import dev.entangle.core.profile.ProfileCalculator;
 import dev.entangle.core.profile.ProfileOptions;
-import dev.entangle.core.spectrum.LinearAlgebra;
+import dev.entangle.core.engine.LinearAlgebra;
 import dev.entangle.core.theory.AttentionCardy;
 
 import java.util.ArrayList;

@@ -4,9 +4,9 @@ import dev.entangle.core.checkpoint.DeltaMatrix;
 import dev.entangle.core.spectrum.CutSpectra;
 import dev.entangle.core.spectrum.LowRankSpectra;
 import dev.entangle.core.spectrum.Entropies;
-import dev.entangle.core.spectrum.LinearAlgebra;
+import dev.entangle.core.engine.LinearAlgebra;
 import dev.entangle.core.spectrum.MpsSweep;
-import dev.entangle.core.spectrum.Engines;
+import dev.entangle.core.engine.Engines;
 import dev.entangle.core.tensor.Tensorisation;
 import dev.entangle.core.tensor.Tensorisation.Cut;
 

@@ -1,5 +1,7 @@
 package dev.entangle.core.spectrum;
 
+import dev.entangle.core.engine.LinearAlgebra;
+
 import dev.entangle.core.tensor.Tensorisation;
 import dev.entangle.core.tensor.Tensorisation.Cut;
 

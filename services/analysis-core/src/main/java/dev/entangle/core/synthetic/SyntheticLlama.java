@@ -1,7 +1,7 @@
 package dev.entangle.core.synthetic;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.entangle.core.report.ProfileJson;
+import dev.entangle.core.profile.ProfileJson;
 import dev.entangle.core.safetensors.DType;
 import dev.entangle.core.safetensors.SafetensorsWriter;
 

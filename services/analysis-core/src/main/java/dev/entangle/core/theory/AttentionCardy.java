@@ -1,7 +1,7 @@
 package dev.entangle.core.theory;
 
 import dev.entangle.core.spectrum.Entropies;
-import dev.entangle.core.spectrum.LinearAlgebra;
+import dev.entangle.core.engine.LinearAlgebra;
 
 /**
  * The Attention Cardy formula (paper Theorem II.1 / VIII.1, eq. 6–7): write A = 11ᵀ/T + A⊥

@@ -5,7 +5,7 @@ import dev.entangle.core.profile.EntanglementProfile;
 import dev.entangle.core.profile.ProfileCalculator;
 import dev.entangle.core.profile.ProfileOptions;
 import dev.entangle.core.spectrum.Entropies;
-import dev.entangle.core.spectrum.LinearAlgebra;
+import dev.entangle.core.engine.LinearAlgebra;
 import dev.entangle.core.tensor.Tensorisation;
 import dev.entangle.core.tensor.Tensorisation.Cut;
 

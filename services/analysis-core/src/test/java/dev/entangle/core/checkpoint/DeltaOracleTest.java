@@ -5,7 +5,7 @@ import dev.entangle.core.profile.CutEntropy;
 import dev.entangle.core.profile.EntanglementProfile;
 import dev.entangle.core.profile.ProfileCalculator;
 import dev.entangle.core.profile.ProfileOptions;
-import dev.entangle.core.spectrum.Engines;
+import dev.entangle.core.engine.Engines;
 import dev.entangle.core.testing.Fixtures;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;

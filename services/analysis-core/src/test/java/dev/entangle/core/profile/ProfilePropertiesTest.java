@@ -2,7 +2,7 @@ package dev.entangle.core.profile;
 
 import dev.entangle.core.checkpoint.DeltaMatrix;
 import dev.entangle.core.spectrum.Entropies;
-import dev.entangle.core.spectrum.LinearAlgebra;
+import dev.entangle.core.engine.LinearAlgebra;
 import dev.entangle.core.tensor.Tensorisation;
 import org.junit.jupiter.api.Test;
 

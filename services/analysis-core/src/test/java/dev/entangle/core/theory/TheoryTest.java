@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.entangle.core.profile.ProfileCalculator;
 import dev.entangle.core.spectrum.Entropies;
-import dev.entangle.core.spectrum.LinearAlgebra;
+import dev.entangle.core.engine.LinearAlgebra;
 import dev.entangle.core.testing.Fixtures;
 import dev.entangle.core.theory.MonteCarloBaseline.Kind;
 import dev.entangle.core.theory.MonteCarloBaseline.Request;

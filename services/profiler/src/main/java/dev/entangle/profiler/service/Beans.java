@@ -1,10 +1,10 @@
 package dev.entangle.profiler.service;
 
 import dev.entangle.core.profile.ProfileCalculator;
-import dev.entangle.core.spectrum.Engines;
-import dev.entangle.core.spectrum.LinearAlgebra;
-import dev.entangle.core.spectrum.OpenBlasLinearAlgebra;
-import dev.entangle.core.spectrum.cuda.CudaLinearAlgebra;
+import dev.entangle.core.engine.Engines;
+import dev.entangle.core.engine.LinearAlgebra;
+import dev.entangle.core.engine.OpenBlasLinearAlgebra;
+import dev.entangle.core.engine.cuda.CudaLinearAlgebra;
 import dev.entangle.profiler.BlobTensorSource;
 import dev.entangle.profiler.StoredCheckpoints;
 import dev.entangle.profiler.UnitWorker;

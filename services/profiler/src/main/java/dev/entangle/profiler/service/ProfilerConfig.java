@@ -49,7 +49,7 @@ public interface ProfilerConfig {
         Duration stuckAfter();
 
         /** Spectrum engine: auto (cuda where a device and the CUDA libraries are present, else openblas), openblas, nd4j or cuda. */
-        @WithDefault(dev.entangle.core.spectrum.Engines.DEFAULT)
+        @WithDefault(dev.entangle.core.engine.Engines.DEFAULT)
         String engine();
     }
 }

@@ -1,4 +1,4 @@
-package dev.entangle.core.spectrum;
+package dev.entangle.core.engine;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,4 +1,4 @@
-package dev.entangle.core.report;
+package dev.entangle.core.profile;
 
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;

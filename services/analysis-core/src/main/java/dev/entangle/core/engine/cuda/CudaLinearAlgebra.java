@@ -1,6 +1,6 @@
-package dev.entangle.core.spectrum.cuda;
+package dev.entangle.core.engine.cuda;
 
-import dev.entangle.core.spectrum.LinearAlgebra;
+import dev.entangle.core.engine.LinearAlgebra;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

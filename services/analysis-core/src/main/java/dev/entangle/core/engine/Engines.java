@@ -1,6 +1,6 @@
-package dev.entangle.core.spectrum;
+package dev.entangle.core.engine;
 
-import dev.entangle.core.spectrum.cuda.CudaLinearAlgebra;
+import dev.entangle.core.engine.cuda.CudaLinearAlgebra;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,4 +1,4 @@
-package dev.entangle.core.spectrum.cuda;
+package dev.entangle.core.engine.cuda;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;

@@ -1,4 +1,4 @@
-package dev.entangle.core.spectrum;
+package dev.entangle.core.engine;
 
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;

@@ -1,4 +1,4 @@
-package dev.entangle.core.spectrum;
+package dev.entangle.core.engine;
 
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;

@@ -1,6 +1,6 @@
-package dev.entangle.core.spectrum.cuda;
+package dev.entangle.core.engine.cuda;
 
-import dev.entangle.core.spectrum.Engines;
+import dev.entangle.core.engine.Engines;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -22,7 +22,7 @@ class CudaEngineSelectionTest {
             assertTrue(Engines.available().contains("cuda"));
             assertEquals("", CudaLinearAlgebra.unavailableReason());
         } else {
-            assertEquals(dev.entangle.core.spectrum.OpenBlasLinearAlgebra.NAME, Engines.named("auto").name());
+            assertEquals(dev.entangle.core.engine.OpenBlasLinearAlgebra.NAME, Engines.named("auto").name());
             assertFalse(Engines.available().contains("cuda"));
             String why = CudaLinearAlgebra.unavailableReason();
             assertFalse(why.isBlank());

@@ -1,4 +1,4 @@
-package dev.entangle.core.analysis;
+package dev.entangle.core.profile;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.entangle.core.attention.AttentionAnalysis;
@@ -10,7 +10,7 @@ import dev.entangle.core.checkpoint.DeltaMatrix;
 import dev.entangle.core.profile.EntanglementProfile;
 import dev.entangle.core.profile.ProfileCalculator;
 import dev.entangle.core.profile.ProfileOptions;
-import dev.entangle.core.report.ProfileJson;
+import dev.entangle.core.profile.ProfileJson;
 import dev.entangle.core.safetensors.SafetensorsFile;
 
 import java.nio.file.Path;

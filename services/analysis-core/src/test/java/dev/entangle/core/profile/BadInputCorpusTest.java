@@ -1,4 +1,4 @@
-package dev.entangle.core.analysis;
+package dev.entangle.core.profile;
 
 import dev.entangle.core.CheckpointException;
 import dev.entangle.core.profile.ProfileCalculator;

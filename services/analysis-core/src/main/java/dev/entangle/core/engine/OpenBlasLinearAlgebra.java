@@ -1,4 +1,4 @@
-package dev.entangle.core.spectrum;
+package dev.entangle.core.engine;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;

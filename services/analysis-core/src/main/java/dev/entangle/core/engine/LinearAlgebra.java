@@ -1,4 +1,4 @@
-package dev.entangle.core.spectrum;
+package dev.entangle.core.engine;
 
 /**
  * The dense kernels the profile algorithms need, with plain row-major double arrays at the

@@ -1,4 +1,4 @@
-package dev.entangle.core.spectrum.cuda;
+package dev.entangle.core.engine.cuda;
 
 import dev.entangle.core.spectrum.CutSpectra;
 import dev.entangle.core.spectrum.Entropies;
@@ -16,7 +16,7 @@ import java.util.Random;
  * 1024 × 4096). Prints the middle-cut entropy of each shape to set beside numpy's or torch's.
  *
  * <p>usage: java --enable-native-access=ALL-UNNAMED -cp analysis-core/classes
- * dev.entangle.core.spectrum.cuda.CudaBench [REPEATS] (see bench/gpu/README.md)
+ * dev.entangle.core.engine.cuda.CudaBench [REPEATS] (see bench/gpu/README.md)
  */
 public final class CudaBench {
 
