@@ -1,5 +1,6 @@
 package dev.entangle.it;
 
+import dev.entangle.proto.query.v1.RunState;
 import dev.entangle.cli.Uploader;
 import dev.entangle.core.safetensors.DType;
 import dev.entangle.core.synthetic.SyntheticLlama;
@@ -129,7 +130,7 @@ class LoadTest {
             // the query view: one entry per unit and step, the run complete
             RunSummary run = awaitRun(query, units, Duration.ofSeconds(60));
             assertEquals(UPLOADS, run.getProgressCount(), "every step in the query view");
-            assertEquals("complete", run.getState());
+            assertEquals(RunState.COMPLETE, run.getState());
 
             // within the heaps: the same processes (no OutOfMemoryError restart), sampled throughout, at their configured limits
             for (String s : List.of("checkpoint-ingest", "profiler", "query")) {

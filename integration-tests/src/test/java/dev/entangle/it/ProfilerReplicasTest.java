@@ -1,9 +1,10 @@
 package dev.entangle.it;
 
+import dev.entangle.proto.query.v1.RunState;
 import dev.entangle.cli.Uploader;
 import dev.entangle.core.checkpoint.Checkpoint;
-import dev.entangle.core.checkpoint.DeltaAssembler;
-import dev.entangle.core.checkpoint.DeltaMatrix;
+import dev.entangle.core.delta.DeltaAssembler;
+import dev.entangle.core.delta.DeltaMatrix;
 import dev.entangle.core.profile.EntanglementProfile;
 import dev.entangle.core.profile.ProfileCalculator;
 import dev.entangle.core.profile.ProfileOptions;
@@ -114,7 +115,7 @@ class ProfilerReplicasTest {
             }
             assertEquals(units, run.getUnitsDone());
             assertEquals(units, run.getUnitsTotal());
-            assertEquals("complete", run.getState());
+            assertEquals(RunState.COMPLETE, run.getState());
         } finally {
             ingest.shutdownNow();
             query.shutdownNow();

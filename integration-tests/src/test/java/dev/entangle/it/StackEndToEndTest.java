@@ -1,5 +1,6 @@
 package dev.entangle.it;
 
+import dev.entangle.core.profile.Extra;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.entangle.cli.Uploader;
 import dev.entangle.core.testing.BadInputs;
@@ -229,7 +230,7 @@ class StackEndToEndTest {
             for (Profile p : r.getProfilesList()) {
                 JsonNode o = oracle.get(section).get(p.getName());
                 assertNotNull(o, Fixtures.label(dir) + " " + p.getName());
-                boolean rebuilt = r.getKind() == UnitKind.ATTENTION && p.getExtrasOrDefault("captured", 0) == 0;
+                boolean rebuilt = r.getKind() == UnitKind.ATTENTION && p.getExtrasOrDefault(Extra.CAPTURED.key(), 0) == 0;
                 double tol = rebuilt ? 1e-4 : 1e-6;
                 for (int i = 0; i < p.getCutsCount(); i++) {
                     CutProfile c = p.getCuts(i);

@@ -1,5 +1,6 @@
 package dev.entangle.it;
 
+import dev.entangle.proto.query.v1.RunState;
 import dev.entangle.cli.Uploader;
 import dev.entangle.core.testing.Fixtures;
 import dev.entangle.proto.Topics;
@@ -109,11 +110,11 @@ class TenantAccessTest {
             QueryGrpc.QueryBlockingStub globex = QueryGrpc.newBlockingStub(query).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers("globex")));
             RunSummary run = null;
             long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-            while (System.nanoTime() < until && (run == null || !"complete".equals(run.getState()))) {
+            while (System.nanoTime() < until && (run == null || run.getState() != RunState.COMPLETE)) {
                 run = acme.listRuns(ListRunsRequest.getDefaultInstance()).getRunsList().stream().filter(x -> x.getRun().equals(RUN)).findFirst().orElse(null);
                 Thread.sleep(250);
             }
-            assertTrue(run != null && "complete".equals(run.getState()), "acme sees its run profiled: " + run);
+            assertTrue(run != null && run.getState() == RunState.COMPLETE, "acme sees its run profiled: " + run);
             assertEquals(List.of(RUN), acme.listRuns(ListRunsRequest.getDefaultInstance()).getRunsList().stream().map(RunSummary::getRun).toList(),
                     "acme sees only its own run (not the open stack's runs)");
             assertFalse(globex.listRuns(ListRunsRequest.getDefaultInstance()).getRunsList().stream().anyMatch(x -> x.getRun().equals(RUN)));

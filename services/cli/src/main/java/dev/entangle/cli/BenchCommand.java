@@ -1,6 +1,6 @@
 package dev.entangle.cli;
 
-import dev.entangle.core.checkpoint.DeltaMatrix;
+import dev.entangle.core.delta.DeltaMatrix;
 import dev.entangle.core.profile.EntanglementProfile;
 import dev.entangle.core.profile.ProfileCalculator;
 import dev.entangle.core.profile.ProfileOptions;
@@ -117,7 +117,7 @@ final class BenchCommand implements Callable<Integer> {
                 if (d1 * d1 != cols) throw new IllegalArgumentException("--adapter mps needs a square number of columns, got " + cols);
                 double[] core1 = gaussian(rank * bond * d1, 3), core2 = gaussian(bond * d1, 4);
                 yield () -> DeltaMatrix.lowRank(0, "bench", rows, cols, new DeltaMatrix.LowRank(b,
-                        dev.entangle.core.checkpoint.DeltaAssembler.contractMpsCores(core1, core2, rank, bond, d1, d1), rank), List.of());
+                        dev.entangle.core.delta.DeltaAssembler.contractMpsCores(core1, core2, rank, bond, d1, d1), rank), List.of());
             }
             default -> throw new IllegalArgumentException("--adapter is lora or mps, not '" + adapter + "'");
         };

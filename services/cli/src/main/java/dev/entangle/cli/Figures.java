@@ -1,13 +1,16 @@
 package dev.entangle.cli;
 
+import dev.entangle.core.profile.Target;
 import dev.entangle.proto.events.v1.CutProfile;
 import dev.entangle.proto.events.v1.Profile;
 import dev.entangle.proto.query.v1.CompareRequest;
 import dev.entangle.proto.query.v1.CompareResponse;
 import dev.entangle.proto.query.v1.GetProfileRequest;
+import dev.entangle.proto.query.v1.Metric;
 import dev.entangle.proto.query.v1.QueryGrpc;
 import dev.entangle.proto.query.v1.RunComparison;
 import dev.entangle.proto.query.v1.StepSelector;
+import dev.entangle.proto.query.v1.SweepAxis;
 import dev.entangle.proto.query.v1.SweepPoint;
 import dev.entangle.proto.query.v1.SweepRequest;
 import dev.entangle.proto.query.v1.TimelinePoint;
@@ -99,13 +102,13 @@ final class Figures {
         XYSeriesCollection data = new XYSeriesCollection();
         List<Boolean> dashed = new ArrayList<>();
         for (int h = 0; ; h++) {
-            Profile p = profile(run, "layers." + layer + ".head." + h);
+            Profile p = profile(run, Target.head(layer, h).key());
             if (p == null) break;
             data.addSeries(normalised("head " + h, p));
             dashed.add(false);
         }
         if (data.getSeriesCount() == 0) throw new IllegalStateException("no attention profiles of layer " + layer + " for run " + run + " yet");
-        Profile xxt = profile(run, "layers." + layer + ".XXt");
+        Profile xxt = profile(run, Target.output(layer).key());
         if (xxt != null) {
             data.addSeries(normalised("X Xᵀ (output)", xxt));
             dashed.add(true);
@@ -115,7 +118,7 @@ final class Figures {
     }
 
     /** A profile metric against training step for each run. */
-    List<Path> timeline(List<String> runs, String target, String metric) throws IOException {
+    List<Path> timeline(List<String> runs, String target, Metric metric) throws IOException {
         XYSeriesCollection data = new XYSeriesCollection();
         List<Boolean> dashed = new ArrayList<>();
         for (String run : runs) {
@@ -127,13 +130,15 @@ final class Figures {
             dashed.add(false);
         }
         if (data.getSeriesCount() == 0) throw new IllegalStateException("no timeline of " + metric + " for " + runs);
-        String label = metric.equals("mid_s") ? "mid-cut S (nats)" : metric.replace('_', ' ');
-        return write("timeline-" + metric + "-" + target, chart(label + " of " + target + " against training step", "step", label, data, dashed));
+        String name = metric.name().toLowerCase(Locale.ROOT);
+        String label = metric == Metric.MID_S ? "mid-cut S (nats)" : name.replace('_', ' ');
+        return write("timeline-" + name + "-" + target, chart(label + " of " + target + " against training step", "step", label, data, dashed));
     }
 
     /** Mid-cut S and valley depth against a hyper-parameter (alpha | r | lr | chi). */
-    List<Path> sweep(List<String> runs, String target, String by) throws IOException {
-        List<SweepPoint> pts = new ArrayList<>(query.sweep(SweepRequest.newBuilder().addAllRuns(runs).setTarget(target).setBy(by)
+    List<Path> sweep(List<String> runs, String target, SweepAxis axis) throws IOException {
+        String by = axis.name().toLowerCase(Locale.ROOT);
+        List<SweepPoint> pts = new ArrayList<>(query.sweep(SweepRequest.newBuilder().addAllRuns(runs).setTarget(target).setBy(axis)
                 .setStep(StepSelector.newBuilder().setLatest(true)).build()).getPointsList());
         pts.removeIf(p -> Double.isNaN(p.getX()));
         if (pts.isEmpty()) throw new IllegalStateException("no run among " + runs + " has " + by);

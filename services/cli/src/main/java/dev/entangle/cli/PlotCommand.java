@@ -1,6 +1,9 @@
 package dev.entangle.cli;
 
+import dev.entangle.core.profile.Target;
+import dev.entangle.proto.query.v1.Metric;
 import dev.entangle.proto.query.v1.QueryGrpc;
+import dev.entangle.proto.query.v1.SweepAxis;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import picocli.CommandLine.Command;
@@ -68,17 +71,26 @@ final class PlotCommand implements Callable<Integer> {
                            String sweepBy, Path out) throws Exception {
         System.setProperty("java.awt.headless", "true");
         Figures f = new Figures(query, out);
-        String target = "layers." + layer + "." + module;
+        String target = Target.delta(layer, module).key();
+        SweepAxis axis = sweepAxis(sweepBy);
         List<Path> written = new ArrayList<>();
         for (String kind : kinds) {
             switch (kind) {
                 case "profiles" -> written.addAll(f.profiles(runs, target));
                 case "attention" -> written.addAll(f.attentionHeads(runs.getFirst(), layer));
-                case "timeline" -> written.addAll(f.timeline(runs, target, "mid_s"));
-                case "sweep" -> written.addAll(f.sweep(runs, target, sweepBy));
+                case "timeline" -> written.addAll(f.timeline(runs, target, Metric.MID_S));
+                case "sweep" -> written.addAll(f.sweep(runs, target, axis));
                 default -> throw new IllegalArgumentException("unknown figure '" + kind + "' (profiles, attention, timeline, sweep)");
             }
         }
         return written;
+    }
+
+    /** --sweep-by's name (alpha, r, lr, chi) as the query API's axis. */
+    static SweepAxis sweepAxis(String name) {
+        for (SweepAxis a : List.of(SweepAxis.ALPHA, SweepAxis.R, SweepAxis.LR, SweepAxis.CHI)) {
+            if (a.name().equalsIgnoreCase(name)) return a;
+        }
+        throw new IllegalArgumentException("--sweep-by must be alpha, r, lr or chi, not '" + name + "'");
     }
 }

@@ -14,7 +14,7 @@ import java.util.Map;
  * by name with its blob. Written as JSON at {@link Layout#checkpointManifest}.
  *
  * @param id        checkpoint id (sha256 over run, step and the content), or the base model's name
- * @param method    lora | mps | fft | base
+ * @param method    lora | mps | fft (analysis-core's CheckpointKind method names) | {@value #BASE_METHOD}
  * @param baseId    the registered base model an FFT checkpoint is measured against
  * @param config    adapter_config.json (adapters) or config.json (full models), verbatim
  * @param tensors   tensor name → blob
@@ -29,6 +29,8 @@ public record CheckpointManifest(int schema, String id, String run, Long step, S
                                  int probeLayers, List<String> targets, long createdAtMs, String tenant) {
 
     public static final int SCHEMA = 1;
+    /** The method of a registered base model's manifest. */
+    public static final String BASE_METHOD = "base";
     public static final JsonMapper JSON = JsonMapper.builder().build();
 
     /** A stored blob: its key, size and digest; dtype/shape for tensors. */
@@ -41,6 +43,10 @@ public record CheckpointManifest(int schema, String id, String run, Long step, S
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Metrics(Double trainLoss, Double testLoss) {}
+
+    /** Whether this is a registered base model's manifest (not a training checkpoint's). */
+    @com.fasterxml.jackson.annotation.JsonIgnore
+    public boolean isBase() { return BASE_METHOD.equals(method); }
 
     public byte[] toJson() {
         try {

@@ -7,11 +7,11 @@ import java.util.List;
 import java.util.Optional;
 
 /** An object store that passes every call on; tests override the calls they want to disturb. */
-class ForwardingStore implements ObjectStore {
+public class ForwardingStore implements ObjectStore {
 
     private final ObjectStore inner;
 
-    ForwardingStore(ObjectStore inner) {
+    public ForwardingStore(ObjectStore inner) {
         this.inner = inner;
     }
 

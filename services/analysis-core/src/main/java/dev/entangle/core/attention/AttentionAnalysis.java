@@ -1,9 +1,11 @@
 package dev.entangle.core.attention;
 
+import dev.entangle.core.engine.LinearAlgebra;
 import dev.entangle.core.profile.EntanglementProfile;
+import dev.entangle.core.profile.Extra;
 import dev.entangle.core.profile.ProfileCalculator;
 import dev.entangle.core.profile.ProfileOptions;
-import dev.entangle.core.engine.LinearAlgebra;
+import dev.entangle.core.profile.Target;
 import dev.entangle.core.theory.AttentionCardy;
 
 import java.util.ArrayList;
@@ -19,20 +21,17 @@ import java.util.Map;
 public final class AttentionAnalysis {
 
     /** One named profile with scalar extras (theory numbers) and warnings. */
-    public record Named(String name, EntanglementProfile profile, Map<String, Double> extras, String source,
-                        List<String> warnings) {}
+    public record Named(Target target, EntanglementProfile profile, Map<Extra, Double> extras, String source,
+                        List<String> warnings) {
+        /** The target's name. */
+        public String name() { return target.key(); }
+    }
 
     private final ProfileCalculator calculator;
 
     public AttentionAnalysis(ProfileCalculator calculator) {
         this.calculator = calculator;
     }
-
-    public static String headKey(int layer, int head) { return "layers." + layer + ".head." + head; }
-
-    public static String unmaskedKey(int layer, int head) { return headKey(layer, head) + ".unmasked"; }
-
-    public static String outputKey(int layer) { return "layers." + layer + ".XXt"; }
 
     /**
      * Every head of a layer: the model's captured attention where the probe has it, else the
@@ -49,13 +48,13 @@ public final class AttentionAnalysis {
         LinearAlgebra la = calculator.linearAlgebra();
         for (int h = 0; h < g.heads(); h++) {
             EntanglementProfile p = calculator.profile(main[h], t, t, options);
-            out.add(new Named(headKey(layer, h), p, cardy(main[h], p, la), source, List.of()));
+            out.add(new Named(Target.head(layer, h), p, cardy(main[h], p, la), source, List.of()));
         }
         if (unmasked && g.causal()) {
             double[][] open = probe.rebuiltAttention(layer, false);
             for (int h = 0; h < g.heads(); h++) {
                 EntanglementProfile p = calculator.profile(open[h], t, t, options);
-                out.add(new Named(unmaskedKey(layer, h), p, cardy(open[h], p, la), "rebuilt-unmasked", List.of()));
+                out.add(new Named(new Target.Head(layer, h, true), p, cardy(open[h], p, la), "rebuilt-unmasked", List.of()));
             }
         }
         return out;
@@ -67,38 +66,38 @@ public final class AttentionAnalysis {
         LinearAlgebra la = calculator.linearAlgebra();
         double[] o = la.gram(probe.output(layer), t, probe.outputWidth(layer), true);
         OutputOperator op = OutputOperator.of(la.symmetricEigenvalues(o, t), t);
-        Map<String, Double> extras = new LinkedHashMap<>();
-        extras.put("stable_rank", op.stableRank());
-        extras.put("eta", op.eta());
-        extras.put("delta1", op.delta1());
-        extras.put("delta", op.delta());
-        extras.put("S_rho", op.entropy());
-        extras.put("S2_rho", op.renyi2());
-        extras.put("S_bound", op.entropyBound());
-        extras.put("S2_bound", op.renyi2Bound());
-        extras.put("delta1_bound", op.delta1CauchySchwarz());
-        return new Named(outputKey(layer), calculator.profile(o, t, t, options), extras, "probe", List.of());
+        Map<Extra, Double> extras = new LinkedHashMap<>();
+        extras.put(Extra.STABLE_RANK, op.stableRank());
+        extras.put(Extra.ETA, op.eta());
+        extras.put(Extra.DELTA1, op.delta1());
+        extras.put(Extra.DELTA, op.delta());
+        extras.put(Extra.S_RHO, op.entropy());
+        extras.put(Extra.S2_RHO, op.renyi2());
+        extras.put(Extra.S_BOUND, op.entropyBound());
+        extras.put(Extra.S2_BOUND, op.renyi2Bound());
+        extras.put(Extra.DELTA1_BOUND, op.delta1CauchySchwarz());
+        return new Named(Target.output(layer), calculator.profile(o, t, t, options), extras, "probe", List.of());
     }
 
     /**
      * Cardy numbers of a head. S(A) and S₂(A) are its exact profile's row/column cut (dL = T), so
      * A's spectrum is not solved again; a χ-truncated profile or one without S2 measures them anew.
      */
-    private static Map<String, Double> cardy(double[] a, EntanglementProfile p, LinearAlgebra la) {
+    private static Map<Extra, Double> cardy(double[] a, EntanglementProfile p, LinearAlgebra la) {
         int t = (int) p.rows();
         var rc = p.rowColumnCut() > 0 ? p.cut(p.rowColumnCut()) : null;
         AttentionCardy c = p.chiMax() == null && rc != null && rc.renyi().containsKey("S2")
                 ? AttentionCardy.of(a, t, la, rc.entropy(), rc.renyi("S2"))
                 : AttentionCardy.of(a, t, la);
-        Map<String, Double> extras = new LinkedHashMap<>();
-        extras.put("sigma2", c.sigma2());
-        extras.put("cardy_charge", c.charge());
-        extras.put("cardy_constant", c.constant());
-        extras.put("cardy_S", c.predictedEntropy());
-        extras.put("cardy_S2", c.predictedRenyi2());
-        extras.put("cardy_S2_leading", c.leadingRenyi2());
-        extras.put("S_matrix", c.measuredEntropy());
-        extras.put("S2_matrix", c.measuredRenyi2());
+        Map<Extra, Double> extras = new LinkedHashMap<>();
+        extras.put(Extra.SIGMA2, c.sigma2());
+        extras.put(Extra.CARDY_CHARGE, c.charge());
+        extras.put(Extra.CARDY_CONSTANT, c.constant());
+        extras.put(Extra.CARDY_S, c.predictedEntropy());
+        extras.put(Extra.CARDY_S2, c.predictedRenyi2());
+        extras.put(Extra.CARDY_S2_LEADING, c.leadingRenyi2());
+        extras.put(Extra.S_MATRIX, c.measuredEntropy());
+        extras.put(Extra.S2_MATRIX, c.measuredRenyi2());
         return extras;
     }
 }

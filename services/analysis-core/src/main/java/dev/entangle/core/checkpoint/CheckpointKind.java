@@ -1,6 +1,12 @@
 package dev.entangle.core.checkpoint;
 
-/** What a checkpoint folder holds, detected from its files. */
+import java.util.Arrays;
+import java.util.Optional;
+
+/**
+ * What a checkpoint folder holds, detected from its files; its method name is the one events,
+ * manifests and reports use (the lowercase name of the events' {@code Method} enum).
+ */
 public enum CheckpointKind {
     /** HF full model: config.json + model*.safetensors; ΔW = W − W_base. */
     FULL_MODEL("fft"),
@@ -17,4 +23,9 @@ public enum CheckpointKind {
 
     /** The fine-tuning method name used in events and reports. */
     public String method() { return method; }
+
+    /** The kind whose method name this is. */
+    public static Optional<CheckpointKind> ofMethod(String method) {
+        return Arrays.stream(values()).filter(k -> k.method.equals(method)).findFirst();
+    }
 }

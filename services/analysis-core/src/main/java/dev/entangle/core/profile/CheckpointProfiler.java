@@ -5,12 +5,8 @@ import dev.entangle.core.attention.AttentionAnalysis;
 import dev.entangle.core.attention.AttentionProbe;
 import dev.entangle.core.checkpoint.Checkpoint;
 import dev.entangle.core.checkpoint.CheckpointKind;
-import dev.entangle.core.checkpoint.DeltaAssembler;
-import dev.entangle.core.checkpoint.DeltaMatrix;
-import dev.entangle.core.profile.EntanglementProfile;
-import dev.entangle.core.profile.ProfileCalculator;
-import dev.entangle.core.profile.ProfileOptions;
-import dev.entangle.core.profile.ProfileJson;
+import dev.entangle.core.delta.DeltaAssembler;
+import dev.entangle.core.delta.DeltaMatrix;
 import dev.entangle.core.safetensors.SafetensorsFile;
 
 import java.nio.file.Path;
@@ -63,10 +59,7 @@ public final class CheckpointProfiler {
             for (DeltaMatrix d : found) {
                 EntanglementProfile p = calculator.profile(d, req.options());
                 ObjectNode o = ProfileJson.profile(p);
-                if (d.rank() > 0) {
-                    o.put("rank", d.rank());
-                    o.put("ln_r", Math.log(d.rank()));
-                }
+                ProfileJson.extras(o, Extra.ofRank(d.rank()));
                 ProfileJson.warnings(o, d.warnings());
                 deltas.set(d.key(), o);
             }
@@ -90,7 +83,8 @@ public final class CheckpointProfiler {
                 for (AttentionAnalysis.Named n : analysis.heads(probe, layer, req.options(), req.unmasked())) {
                     attention.set(n.name(), named(n));
                 }
-                outputs.set(AttentionAnalysis.outputKey(layer), named(analysis.output(probe, layer, req.options())));
+                AttentionAnalysis.Named xxt = analysis.output(probe, layer, req.options());
+                outputs.set(xxt.name(), named(xxt));
             }
         }
     }
@@ -98,7 +92,7 @@ public final class CheckpointProfiler {
     private static ObjectNode named(AttentionAnalysis.Named n) {
         ObjectNode o = ProfileJson.profile(n.profile());
         o.put("source", n.source());
-        n.extras().forEach(o::put);
+        ProfileJson.extras(o, n.extras());
         ProfileJson.warnings(o, n.warnings());
         return o;
     }

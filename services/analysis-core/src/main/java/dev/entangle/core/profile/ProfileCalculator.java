@@ -1,6 +1,6 @@
 package dev.entangle.core.profile;
 
-import dev.entangle.core.checkpoint.DeltaMatrix;
+import dev.entangle.core.delta.DeltaMatrix;
 import dev.entangle.core.spectrum.CutSpectra;
 import dev.entangle.core.spectrum.LowRankSpectra;
 import dev.entangle.core.spectrum.Entropies;

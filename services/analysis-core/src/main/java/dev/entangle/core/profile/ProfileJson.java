@@ -55,6 +55,14 @@ public final class ProfileJson {
         return o;
     }
 
+    /** Scalar extras beside the cuts, under their keys; counts as integers. */
+    public static void extras(ObjectNode o, Map<Extra, Double> extras) {
+        extras.forEach((e, v) -> {
+            if (e.integral()) o.put(e.key(), Math.round(v));
+            else o.put(e.key(), v);
+        });
+    }
+
     public static void warnings(ObjectNode o, List<String> warnings) {
         if (warnings.isEmpty()) return;
         ArrayNode a = o.putArray("warnings");

@@ -320,24 +320,28 @@ public final class SafetensorsFile implements TensorSource {
     public void requireFinite(String name) {
         TensorInfo t = info(name);
         if (!t.dtype().floating() || t.byteLength() == 0) return;
+        int width = t.dtype().bytes();
+        long n = t.elementCount();
+        double[] chunk = new double[(int) Math.min(n, FINITE_CHECK_CHUNK)];
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment seg = channel.map(FileChannel.MapMode.READ_ONLY, dataStart + t.begin(), t.byteLength(), arena);
-            long n = t.elementCount();
-            for (long i = 0; i < n; i++) {
-                double v = switch (t.dtype()) {
-                    case F64 -> seg.get(F64, 8 * i);
-                    case F32 -> seg.get(F32, 4 * i);
-                    case F16 -> Float.float16ToFloat(seg.get(I16, 2 * i));
-                    default -> Float.intBitsToFloat((seg.get(I16, 2 * i) & 0xFFFF) << 16);
-                };
-                if (!Double.isFinite(v)) {
-                    throw new CheckpointException(file, name, "non-finite value", v + " at flat index " + i);
+            for (long start = 0; start < n; start += chunk.length) {
+                int count = (int) Math.min(chunk.length, n - start);
+                double[] values = count == chunk.length ? chunk : new double[count];
+                decode(t.dtype(), seg.asSlice(start * width, (long) count * width), values);
+                for (int i = 0; i < count; i++) {
+                    if (!Double.isFinite(values[i])) {
+                        throw new CheckpointException(file, name, "non-finite value", values[i] + " at flat index " + (start + i));
+                    }
                 }
             }
         } catch (IOException e) {
             throw new CheckpointException(file, name, "unreadable file", e.getMessage(), e);
         }
     }
+
+    /** Elements decoded at a time by {@link #requireFinite}: bounded memory whatever the tensor's size. */
+    private static final int FINITE_CHECK_CHUNK = 1 << 16;
 
     /**
      * Writes the tensor as a standalone one-tensor safetensors file to {@code out}, copying its
@@ -346,18 +350,7 @@ public final class SafetensorsFile implements TensorSource {
     @Override
     public void writeStandalone(String name, java.io.OutputStream out) throws IOException {
         TensorInfo t = info(name);
-        var header = HEADER_JSON.createObjectNode();
-        var entry = header.putObject(name);
-        entry.put("dtype", t.dtype().name());
-        var shape = entry.putArray("shape");
-        for (long d : t.shape()) shape.add(d);
-        entry.putArray("data_offsets").add(0).add(t.byteLength());
-        byte[] json = header.toString().getBytes(StandardCharsets.UTF_8);
-        int pad = (8 - json.length % 8) % 8;
-        ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(json.length + pad);
-        out.write(len.array());
-        out.write(json);
-        for (int i = 0; i < pad; i++) out.write(' ');
+        SafetensorsHeader.write(out, List.of(new SafetensorsHeader.Entry(name, t.dtype(), t.shape(), t.byteLength())), Map.of());
         byte[] buf = new byte[1 << 20];
         long pos = dataStart + t.begin();
         long end = dataStart + t.end();

@@ -1,13 +1,9 @@
 package dev.entangle.core.safetensors;
 
-import com.fasterxml.jackson.databind.json.JsonMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -53,29 +49,11 @@ public final class SafetensorsWriter {
     }
 
     public void write(Path target) throws IOException {
-        ObjectNode header = JsonMapper.builder().build().createObjectNode();
-        if (!metadata.isEmpty()) {
-            ObjectNode md = header.putObject("__metadata__");
-            metadata.forEach(md::put);
-        }
-        long offset = 0;
-        for (Entry e : entries) {
-            ObjectNode t = header.putObject(e.name());
-            t.put("dtype", e.dtype().name());
-            var shape = t.putArray("shape");
-            for (long d : e.shape()) shape.add(d);
-            long len = e.count() * e.dtype().bytes();
-            t.putArray("data_offsets").add(offset).add(offset + len);
-            offset += len;
-        }
-        byte[] json = header.toString().getBytes(StandardCharsets.UTF_8);
-        int pad = (8 - json.length % 8) % 8; // keep the data buffer 8-byte aligned, as the reference writer does
+        List<SafetensorsHeader.Entry> header = entries.stream()
+                .map(e -> new SafetensorsHeader.Entry(e.name(), e.dtype(), e.shape(), e.count() * e.dtype().bytes())).toList();
         Path tmp = Files.createTempFile(target.toAbsolutePath().getParent(), "." + target.getFileName(), ".tmp");
         try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
-            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(json.length + pad);
-            out.write(len.array());
-            out.write(json);
-            for (int i = 0; i < pad; i++) out.write(' ');
+            SafetensorsHeader.write(out, header, metadata);
             for (Entry e : entries) {
                 if (e.values() != null) writeValues(out, e.dtype(), e.values().length, i -> e.values()[(int) i]);
                 else writeValues(out, e.dtype(), e.count(), i -> e.generator().getAsDouble());

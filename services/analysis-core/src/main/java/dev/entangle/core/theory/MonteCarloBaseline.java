@@ -1,6 +1,6 @@
 package dev.entangle.core.theory;
 
-import dev.entangle.core.checkpoint.DeltaAssembler;
+import dev.entangle.core.delta.DeltaAssembler;
 import dev.entangle.core.profile.EntanglementProfile;
 import dev.entangle.core.profile.ProfileCalculator;
 import dev.entangle.core.profile.ProfileOptions;

@@ -5,7 +5,9 @@ import dev.entangle.core.checkpoint.Checkpoint;
 import dev.entangle.core.profile.CutEntropy;
 import dev.entangle.core.profile.EntanglementProfile;
 import dev.entangle.core.profile.ProfileCalculator;
+import dev.entangle.core.profile.Extra;
 import dev.entangle.core.profile.ProfileOptions;
+import dev.entangle.core.profile.Target;
 import dev.entangle.core.safetensors.SafetensorsFile;
 import dev.entangle.core.testing.Fixtures;
 import org.junit.jupiter.api.DynamicTest;
@@ -128,7 +130,7 @@ class AttentionOracleTest {
             assertTrue(upper > 1, "unmasked attention reaches ahead");
             var named = new AttentionAnalysis(CALC).heads(probe, 0, ProfileOptions.DEFAULT, true);
             assertEquals(2 * probe.geometry().heads(), named.size());
-            assertTrue(named.stream().anyMatch(n -> n.name().equals(AttentionAnalysis.unmaskedKey(0, 0))));
+            assertTrue(named.stream().anyMatch(n -> n.name().equals(new Target.Head(0, 0, true).key())));
         }
     }
 
@@ -141,9 +143,9 @@ class AttentionOracleTest {
                 for (int layer : probe.layers()) {
                     var x = new AttentionAnalysis(CALC).output(probe, layer, ProfileOptions.DEFAULT).extras();
                     String where = Fixtures.label(dir) + " layer " + layer;
-                    if (x.get("delta1") < 1) assertTrue(x.get("S_rho") <= x.get("S_bound") + 1e-12, where + " " + x);
-                    assertTrue(x.get("S2_rho") <= x.get("S2_bound") + 1e-12, where + " " + x);
-                    assertTrue(x.get("delta1") <= x.get("delta1_bound") + 1e-9, where + " " + x);
+                    if (x.get(Extra.DELTA1) < 1) assertTrue(x.get(Extra.S_RHO) <= x.get(Extra.S_BOUND) + 1e-12, where + " " + x);
+                    assertTrue(x.get(Extra.S2_RHO) <= x.get(Extra.S2_BOUND) + 1e-12, where + " " + x);
+                    assertTrue(x.get(Extra.DELTA1) <= x.get(Extra.DELTA1_BOUND) + 1e-9, where + " " + x);
                 }
             }
         }

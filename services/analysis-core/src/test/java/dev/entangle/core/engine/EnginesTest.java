@@ -98,13 +98,13 @@ class EnginesTest {
         int cols = 1024;
         int r = 128;
         // half dense ΔW, half adapter-style low-rank ΔW (their factor route calls dsyevd and gemm)
-        var deltas = new java.util.ArrayList<dev.entangle.core.checkpoint.DeltaMatrix>();
+        var deltas = new java.util.ArrayList<dev.entangle.core.delta.DeltaMatrix>();
         for (int i = 0; i < n; i++) {
             Random rnd = new Random(100 + i);
             deltas.add(i % 2 == 0
-                    ? dev.entangle.core.checkpoint.DeltaMatrix.dense(i, "q_proj", rows, cols, gaussian(rnd, rows * cols), java.util.List.of())
-                    : dev.entangle.core.checkpoint.DeltaMatrix.lowRank(i, "q_proj", rows, cols,
-                    new dev.entangle.core.checkpoint.DeltaMatrix.LowRank(gaussian(rnd, rows * r), gaussian(rnd, r * cols), r), java.util.List.of()));
+                    ? dev.entangle.core.delta.DeltaMatrix.dense(i, "q_proj", rows, cols, gaussian(rnd, rows * cols), java.util.List.of())
+                    : dev.entangle.core.delta.DeltaMatrix.lowRank(i, "q_proj", rows, cols,
+                    new dev.entangle.core.delta.DeltaMatrix.LowRank(gaussian(rnd, rows * r), gaussian(rnd, r * cols), r), java.util.List.of()));
         }
         double[][] serial = new double[n][];
         for (int i = 0; i < n; i++) serial[i] = calc.profile(deltas.get(i), dev.entangle.core.profile.ProfileOptions.DEFAULT).entropies();
@@ -139,9 +139,9 @@ class EnginesTest {
         dev.entangle.core.profile.ProfileCalculator calc = new dev.entangle.core.profile.ProfileCalculator(Engines.named(name));
         int n = 1024, r = 128;
         Random rnd = new Random(7);
-        var lowRank = dev.entangle.core.checkpoint.DeltaMatrix.lowRank(0, "q_proj", n, n,
-                new dev.entangle.core.checkpoint.DeltaMatrix.LowRank(gaussian(rnd, n * r), gaussian(rnd, r * n), r), java.util.List.of());
-        var dense = dev.entangle.core.checkpoint.DeltaMatrix.dense(0, "q_proj", n, n, lowRank.data(), java.util.List.of());
+        var lowRank = dev.entangle.core.delta.DeltaMatrix.lowRank(0, "q_proj", n, n,
+                new dev.entangle.core.delta.DeltaMatrix.LowRank(gaussian(rnd, n * r), gaussian(rnd, r * n), r), java.util.List.of());
+        var dense = dev.entangle.core.delta.DeltaMatrix.dense(0, "q_proj", n, n, lowRank.data(), java.util.List.of());
         double[] fromFactors = calc.profile(lowRank, dev.entangle.core.profile.ProfileOptions.DEFAULT).entropies();
         double[] formed = calc.profile(dense, dev.entangle.core.profile.ProfileOptions.DEFAULT).entropies();
         for (int c = 0; c < formed.length; c++) assertEquals(formed[c], fromFactors[c], 1e-9, name + " cut " + (c + 1));

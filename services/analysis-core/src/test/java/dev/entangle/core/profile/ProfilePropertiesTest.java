@@ -1,6 +1,6 @@
 package dev.entangle.core.profile;
 
-import dev.entangle.core.checkpoint.DeltaMatrix;
+import dev.entangle.core.delta.DeltaMatrix;
 import dev.entangle.core.spectrum.Entropies;
 import dev.entangle.core.engine.LinearAlgebra;
 import dev.entangle.core.tensor.Tensorisation;

@@ -1,0 +1,98 @@
+package dev.entangle.ingest.core;
+
+import dev.entangle.core.CheckpointException;
+import dev.entangle.core.attention.AttentionProbe;
+import dev.entangle.core.checkpoint.AdapterTensors;
+import dev.entangle.core.checkpoint.Architecture;
+import dev.entangle.core.checkpoint.Checkpoint;
+import dev.entangle.core.checkpoint.ModuleTensors;
+import dev.entangle.core.delta.DeltaAssembler;
+import dev.entangle.core.delta.DeltaMatrix;
+import dev.entangle.core.safetensors.SafetensorsFile;
+import dev.entangle.core.safetensors.TensorInfo;
+import dev.entangle.core.safetensors.TensorSource;
+import dev.entangle.store.CheckpointManifest;
+import dev.entangle.store.CheckpointManifest.Blob;
+import dev.entangle.store.Layout;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * What of a checkpoint is stored, checked before anything is: the tensors analysis reads, the
+ * ΔW targets they give, and the attention probe (or null) with the layers it covers. Adapters
+ * keep their factors; full models (FFT checkpoints and bases) the linear weights of the
+ * configured modules.
+ */
+record TensorSelection(List<String> tensors, List<String> targets, Path probe, int probeLayers) {
+
+    /** An adapter's tensors; every ΔW is formed once, so shapes, ranks, patterns and values are checked. */
+    static TensorSelection adapter(Checkpoint ckpt) {
+        TensorSource src = ckpt.tensors();
+        Set<String> modules = new LinkedHashSet<>();
+        List<String> names = new ArrayList<>();
+        for (String n : src.names()) {
+            if (!AdapterTensors.isAdapterTensor(n)) continue;
+            names.add(n);
+            AdapterTensors.moduleOf(n).ifPresent(modules::add);
+        }
+        if (modules.isEmpty()) {
+            throw new CheckpointException(src.location(), null, "no adapter tensors", "no lora_A / mps_A tensors under layers.{i}");
+        }
+        List<DeltaMatrix> deltas = DeltaAssembler.deltas(ckpt, null, List.copyOf(modules));
+        return withProbe(ckpt, names, deltas.stream().map(DeltaMatrix::key).toList());
+    }
+
+    /** A full fine-tuning checkpoint's weights, against the registered base's manifest (same architecture, shapes). */
+    static TensorSelection fullModel(Checkpoint ckpt, List<String> modules, String baseId, CheckpointManifest base) {
+        if (base.config() != null) {
+            Architecture.requireSame(ckpt.config(), base.config(), Path.of(Layout.baseManifest(baseId)), ckpt.dir());
+        }
+        List<String> names = weights(ckpt, modules);
+        for (String n : names) {
+            TensorInfo t = ckpt.tensors().info(n);
+            Blob b = base.tensors().get(n);
+            if (b == null || !b.shape().equals(Arrays.stream(t.shape()).boxed().toList())) {
+                throw new CheckpointException(ckpt.tensors().location(), n, "base of another architecture",
+                        b == null ? "base '" + baseId + "' has no such tensor" : "shape " + b.shape() + " in the base vs " + Arrays.toString(t.shape()));
+            }
+            ckpt.tensors().requireFinite(n);
+        }
+        return withProbe(ckpt, names, names.stream().map(n -> ModuleTensors.targetOfWeight(n).key()).toList());
+    }
+
+    /** A base model's weights (every value finite); bases carry no probe. */
+    static TensorSelection base(Checkpoint ckpt, List<String> modules) {
+        List<String> names = weights(ckpt, modules);
+        for (String t : names) ckpt.tensors().requireFinite(t);
+        return new TensorSelection(names, List.of(), null, 0);
+    }
+
+    private static List<String> weights(Checkpoint ckpt, List<String> modules) {
+        List<String> names = ModuleTensors.weights(ckpt.tensors(), modules);
+        if (names.isEmpty()) {
+            throw new CheckpointException(ckpt.tensors().location(), null, "target module not found",
+                    "no layers.{i}.{" + String.join(",", modules) + "}.weight tensors");
+        }
+        return names;
+    }
+
+    /**
+     * With the checkpoint's probe, checked whole: header, dtype sizes and offsets by the format's
+     * rules, the declared attention geometry against every tensor, and every value finite. The
+     * profiler plans one attention and one XXᵀ unit for each layer 0..n−1 it covers.
+     */
+    private static TensorSelection withProbe(Checkpoint ckpt, List<String> names, List<String> targets) {
+        Path p = ckpt.attentionProbe().orElse(null);
+        if (p == null) return new TensorSelection(names, targets, null, 0);
+        try (SafetensorsFile f = SafetensorsFile.open(p)) {
+            int[] layers = AttentionProbe.of(f).layers();
+            for (String n : f.names()) f.requireFinite(n);
+            return new TensorSelection(names, targets, p, layers[layers.length - 1] + 1);
+        }
+    }
+}

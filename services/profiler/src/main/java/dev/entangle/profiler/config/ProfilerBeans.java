@@ -1,0 +1,48 @@
+package dev.entangle.profiler.config;
+
+import dev.entangle.core.profile.ProfileCalculator;
+import dev.entangle.core.engine.Engines;
+import dev.entangle.core.engine.LinearAlgebra;
+import dev.entangle.core.engine.OpenBlasLinearAlgebra;
+import dev.entangle.core.engine.cuda.CudaLinearAlgebra;
+import dev.entangle.profiler.domain.BlobTensorSource;
+import dev.entangle.profiler.domain.StoredCheckpoints;
+import dev.entangle.profiler.domain.UnitWorker;
+import dev.entangle.proto.events.v1.AnalysisSettings;
+import dev.entangle.store.ObjectStore;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Produces;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+
+/** The profiler's collaborators, built from configuration. */
+@ApplicationScoped
+public class ProfilerBeans {
+
+    /** Units profiled at once (the workers' bound, application.properties). */
+    @ConfigProperty(name = "smallrye.messaging.worker.profile-workers.max-concurrency")
+    int workers;
+
+    @Produces
+    @ApplicationScoped
+    UnitWorker worker(ObjectStore store, ProfilerConfig config) {
+        var dir = config.profiler().workDir();
+        StoredCheckpoints checkpoints = new StoredCheckpoints(store, BlobTensorSource.onDisk(store, dir.resolve("blobs")));
+        LinearAlgebra engine = Engines.named(config.profiler().engine());
+        // The workers share the cores: each OpenBLAS call (the openblas engine's, or ND4J's on the
+        // same library) gets its part rather than all of them, unless the operator set OPENBLAS_NUM_THREADS.
+        if (!(engine instanceof CudaLinearAlgebra) && OpenBlasLinearAlgebra.unavailableReason() == null
+                && System.getenv("OPENBLAS_NUM_THREADS") == null) {
+            OpenBlasLinearAlgebra.threadsPerCall(Runtime.getRuntime().availableProcessors() / Math.max(1, workers));
+        }
+        return new UnitWorker(store, checkpoints, new ProfileCalculator(engine), dir.resolve("scratch"));
+    }
+
+    @Produces
+    @ApplicationScoped
+    AnalysisSettings settings(ProfilerConfig config) {
+        ProfilerConfig.Profiler p = config.profiler();
+        AnalysisSettings.Builder b = AnalysisSettings.newBuilder().addAllRenyi(p.renyi()).setSpectra(p.spectra()).setUnmasked(p.unmasked());
+        p.chiMax().ifPresent(b::setChiMax);
+        return b.build();
+    }
+}
