@@ -33,10 +33,12 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.net.URL;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -127,14 +129,10 @@ class QueryServiceTest {
         assertEquals(Status.Code.INVALID_ARGUMENT, badName.getStatus().getCode());
     }
 
-    List<String> awaitRuns(String tenant, int n) throws InterruptedException {
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        List<String> runs = List.of();
-        while (System.nanoTime() < deadline) {
-            runs = as(tenant).listRuns(ListRunsRequest.getDefaultInstance()).getRunsList().stream().map(RunSummary::getRun).toList();
-            if (runs.size() >= n) return runs;
-            Thread.sleep(50);
-        }
-        return runs;
+    /** The tenant's runs once it sees at least {@code n}; fails after 10 s. */
+    List<String> awaitRuns(String tenant, int n) {
+        return await(tenant + " sees " + n + " run(s)").atMost(Duration.ofSeconds(10)).until(
+                () -> as(tenant).listRuns(ListRunsRequest.getDefaultInstance()).getRunsList().stream().map(RunSummary::getRun).toList(),
+                runs -> runs.size() >= n);
     }
 }

@@ -42,13 +42,19 @@ class EnginesTest {
         }
         double[] b = gaussian(rnd, cols * 3);
         double[] ab = la.multiply(a, rows, cols, false, b, cols, 3, false);
-        double[] atb = la.multiply(a, rows, cols, true, gaussian(new Random(1), rows * 2), rows, 2, false);
+        double[] e2 = gaussian(new Random(1), rows * 2);
+        double[] atb = la.multiply(a, rows, cols, true, e2, rows, 2, false);
         for (int i = 0; i < rows; i++) for (int j = 0; j < 3; j++) {
             double s = 0;
             for (int k = 0; k < cols; k++) s += a[i * cols + k] * b[k * 3 + j];
             assertEquals(s, ab[i * 3 + j], 1e-12);
         }
         assertEquals(cols * 2, atb.length);
+        for (int i = 0; i < cols; i++) for (int j = 0; j < 2; j++) {
+            double s = 0;
+            for (int k = 0; k < rows; k++) s += a[k * cols + i] * e2[k * 2 + j];
+            assertEquals(s, atb[i * 2 + j], 1e-12, "Aᵀ·B [" + i + "," + j + "]");
+        }
         // every transpose combination against the plain product (the CUDA engine swaps operands for row-major data)
         double[] cm = gaussian(rnd, rows * 4);
         double[] atc = la.multiply(a, rows, cols, true, cm, rows, 4, false);        // (cols × rows)(rows × 4)
