@@ -2,7 +2,7 @@ package dev.entangle.it;
 
 import dev.entangle.cli.Uploader;
 import dev.entangle.core.safetensors.DType;
-import dev.entangle.core.synthetic.SyntheticLlama;
+import dev.entangle.bench.SyntheticLlama;
 import dev.entangle.proto.Topics;
 import dev.entangle.proto.events.v1.ProfileComputed;
 import dev.entangle.proto.ingest.v1.IngestResult;

@@ -2,7 +2,7 @@ package dev.entangle.it;
 
 import dev.entangle.cli.Uploader;
 import dev.entangle.core.safetensors.DType;
-import dev.entangle.core.synthetic.SyntheticLlama;
+import dev.entangle.bench.SyntheticLlama;
 import dev.entangle.proto.ingest.v1.IngestResult;
 import dev.entangle.proto.ingest.v1.UploadHeader;
 import dev.entangle.store.Layout;

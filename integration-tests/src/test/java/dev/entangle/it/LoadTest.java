@@ -3,7 +3,7 @@ package dev.entangle.it;
 import dev.entangle.proto.query.v1.RunState;
 import dev.entangle.cli.Uploader;
 import dev.entangle.core.safetensors.DType;
-import dev.entangle.core.synthetic.SyntheticLlama;
+import dev.entangle.bench.SyntheticLlama;
 import dev.entangle.proto.Topics;
 import dev.entangle.proto.events.v1.CheckpointIngested;
 import dev.entangle.proto.events.v1.ProfileComputed;

@@ -9,7 +9,7 @@ import dev.entangle.core.profile.EntanglementProfile;
 import dev.entangle.core.profile.ProfileCalculator;
 import dev.entangle.core.profile.ProfileOptions;
 import dev.entangle.core.safetensors.DType;
-import dev.entangle.core.synthetic.SyntheticLlama;
+import dev.entangle.bench.SyntheticLlama;
 import dev.entangle.proto.Topics;
 import dev.entangle.proto.events.v1.ProfileComputed;
 import dev.entangle.proto.ingest.v1.IngestResult;
