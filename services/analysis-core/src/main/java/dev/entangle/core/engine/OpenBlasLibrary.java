@@ -21,7 +21,6 @@ import java.util.List;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
-import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 /**
@@ -57,19 +56,20 @@ final class OpenBlasLibrary {
     private static final Linker LINKER = Linker.nativeLinker();
 
     final String config;
-    final MethodHandle dsyrk, ssyrk, dgemm, dsyev, dsyevd, ssyev, setNumThreads;
+    /** The loaded libopenblas, for routines bound outside the engine (the bench's float32 kernels). */
+    final SymbolLookup symbols;
+    final MethodHandle dsyrk, dgemm, dsyev, dsyevd, setNumThreads;
 
     private OpenBlasLibrary(SymbolLookup lib) {
-        // cblas_?syrk(order, uplo, trans, n, k, alpha, A, lda, beta, C, ldc)
+        symbols = lib;
+        // cblas_dsyrk(order, uplo, trans, n, k, alpha, A, lda, beta, C, ldc)
         dsyrk = fn(lib, "cblas_dsyrk", null, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT);
-        ssyrk = fn(lib, "cblas_ssyrk", null, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_FLOAT, ADDRESS, JAVA_INT, JAVA_FLOAT, ADDRESS, JAVA_INT);
         // cblas_dgemm(order, transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
         dgemm = fn(lib, "cblas_dgemm", null, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT,
                 ADDRESS, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT);
-        // LAPACKE_?syev[d](layout, jobz, uplo, n, A, lda, w) → info
+        // LAPACKE_dsyev[d](layout, jobz, uplo, n, A, lda, w) → info
         dsyev = fn(lib, "LAPACKE_dsyev", JAVA_INT, JAVA_INT, JAVA_BYTE, JAVA_BYTE, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
         dsyevd = fn(lib, "LAPACKE_dsyevd", JAVA_INT, JAVA_INT, JAVA_BYTE, JAVA_BYTE, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
-        ssyev = fn(lib, "LAPACKE_ssyev", JAVA_INT, JAVA_INT, JAVA_BYTE, JAVA_BYTE, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
         setNumThreads = fn(lib, "openblas_set_num_threads", null, JAVA_INT);
         try {
             config = ((MemorySegment) fn(lib, "openblas_get_config", ADDRESS).invokeExact()).reinterpret(256).getString(0);

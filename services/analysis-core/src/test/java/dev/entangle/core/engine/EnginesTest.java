@@ -171,19 +171,4 @@ class EnginesTest {
         assertTrue(config.startsWith("OpenBLAS " + OpenBlasLibrary.VERSION + " "), "ND4J binds to " + config);
         assertEquals("nd4j-" + OpenBlasLinearAlgebra.NAME, nd4j.name());
     }
-
-    @org.junit.jupiter.api.Test
-    void float32GramSpectrumIsTheFloat64OneToFloat32Precision() {
-        OpenBlasLinearAlgebra blas = new OpenBlasLinearAlgebra();
-        Random rnd = new Random(5);
-        int rows = 40, cols = 60;
-        double[] a = gaussian(rnd, rows * cols);
-        for (boolean left : new boolean[]{true, false}) {
-            int n = left ? rows : cols;
-            double[] f64 = blas.symmetricEigenvalues(blas.gram(a, rows, cols, left), n);
-            double[] f32 = blas.float32GramEigenvalues(a, rows, cols, left);
-            assertEquals(n, f32.length);
-            for (int i = 0; i < n; i++) assertEquals(f64[i], f32[i], 1e-5 * f64[0], "eigenvalue " + i + (left ? " of ρ_L" : " of ρ_R"));
-        }
-    }
 }

@@ -1,4 +1,4 @@
-package dev.entangle.core.synthetic;
+package dev.entangle.bench;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.entangle.core.profile.ProfileJson;
@@ -13,8 +13,8 @@ import java.util.SplittableRandom;
 /**
  * Generated Llama-shaped checkpoints in the formats training jobs write (HF full model with
  * config.json + model.safetensors, PEFT LoRA adapter with adapter_config.json), for
- * benchmarks and large-input tests. Values are Gaussian from a seed and streamed to disk, so a
- * multi-GB file never sits in memory. Only what profiling reads is generated per layer (q_proj,
+ * benchmarks ({@code bench-stack}) and the integration tests' large inputs. Values are Gaussian
+ * from a seed and streamed to disk, so a multi-GB file never sits in memory. Only what profiling reads is generated per layer (q_proj,
  * v_proj); {@code fillerBytes} adds an unrelated tensor (as the MLP weights of a real model) to
  * reach a file size.
  */
