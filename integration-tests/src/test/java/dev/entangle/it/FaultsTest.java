@@ -132,22 +132,11 @@ class FaultsTest {
         assertEquals(units, perKey.size(), "every unit has its result: " + perKey.keySet());
     }
 
-    static void awaitNotReady(Component service, Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (SharedStack.stack().ready(service)) {
-            if (System.nanoTime() > deadline) throw new AssertionError(service + " still reports ready with S3 gone");
-            Thread.sleep(250);
-        }
+    static void awaitNotReady(Component service, Duration timeout) {
+        Waits.until(service + " reports not ready with S3 gone", timeout, () -> !SharedStack.stack().ready(service));
     }
 
-    static void awaitReady(StackKit stack) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        for (Component s : Component.SERVICES) {
-            while (!stack.ready(s)) {
-                assertFalse(System.nanoTime() > deadline, s + " did not report ready again");
-                Thread.sleep(250);
-            }
-        }
-        assertTrue(true);
+    static void awaitReady(StackKit stack) {
+        for (Component s : Component.SERVICES) Waits.until(s + " reports ready again", Duration.ofSeconds(120), () -> stack.ready(s));
     }
 }

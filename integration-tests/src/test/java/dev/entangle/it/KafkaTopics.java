@@ -38,8 +38,7 @@ final class KafkaTopics {
         List<T> out = new ArrayList<>();
         try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer())) {
             c.subscribe(List.of(topic));
-            long deadline = System.nanoTime() + timeout.toNanos();
-            while (!done.test(out) && System.nanoTime() < deadline) {
+            Waits.during(timeout, () -> {
                 for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(250))) {
                     T t;
                     try {
@@ -49,7 +48,8 @@ final class KafkaTopics {
                     }
                     if (keep.test(t)) out.add(t);
                 }
-            }
+                return done.test(out);
+            });
         }
         return out;
     }

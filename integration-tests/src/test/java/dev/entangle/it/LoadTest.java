@@ -171,17 +171,12 @@ class LoadTest {
     }
 
     /** Waits until the query view holds every step of the run with all its units done. */
-    static RunSummary awaitRun(ManagedChannel query, int units, Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        RunSummary run = null;
-        while (System.nanoTime() < deadline) {
-            run = QueryGrpc.newBlockingStub(query).listRuns(ListRunsRequest.getDefaultInstance()).getRunsList().stream()
-                    .filter(x -> x.getRun().equals(RUN)).findFirst().orElse(null);
-            if (run != null && run.getProgressCount() == UPLOADS
-                    && run.getProgressList().stream().allMatch(x -> x.getUnitsDone() == units && x.getUnitsTotal() == units)) return run;
-            Thread.sleep(250);
-        }
-        throw new AssertionError("run " + RUN + " not complete in the query view: " + run);
+    static RunSummary awaitRun(ManagedChannel query, int units, Duration timeout) {
+        return Waits.until("run " + RUN + " complete in the query view", timeout,
+                () -> QueryGrpc.newBlockingStub(query).listRuns(ListRunsRequest.getDefaultInstance()).getRunsList().stream()
+                        .filter(x -> x.getRun().equals(RUN)).findFirst().orElse(null),
+                run -> run != null && run.getProgressCount() == UPLOADS
+                        && run.getProgressList().stream().allMatch(x -> x.getUnitsDone() == units && x.getUnitsTotal() == units));
     }
 
     /**
@@ -192,27 +187,21 @@ class LoadTest {
         Properties p = new Properties();
         p.setProperty(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, SharedStack.stack().kafkaBootstrap());
         try (Admin admin = Admin.create(p)) {
-            long deadline = System.nanoTime() + timeout.toNanos();
-            long lag;
-            do {
+            Waits.until("consumer group " + group + " lag 0 on " + topic, timeout, () -> {
                 var committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
                 int partitions = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions().size();
                 Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
                 for (int i = 0; i < partitions; i++) latest.put(new TopicPartition(topic, i), OffsetSpec.latest());
                 var ends = admin.listOffsets(latest).all().get();
-                lag = 0;
+                long lag = 0;
                 for (TopicPartition tp : latest.keySet()) {
                     var c = committed.get(tp);
                     long done = c == null ? 0 : c.offset();
                     lag += Math.max(0, ends.get(tp).offset() - done);
                 }
-                if (lag == 0) {
-                    System.out.printf("load: consumer group %s lag 0 on %s%n", group, topic);
-                    return;
-                }
-                Thread.sleep(250);
-            } while (System.nanoTime() < deadline);
-            throw new AssertionError("consumer group " + group + " still lags by " + lag);
+                return lag;
+            }, lag -> lag == 0);
+            System.out.printf("load: consumer group %s lag 0 on %s%n", group, topic);
         }
     }
 }

@@ -159,16 +159,11 @@ class MutualTlsTest {
             PageProfileRequest page = PageProfileRequest.newBuilder().setRows(16).setCols(16).build();
             ManagedChannel trusted = channel(channels, theoryTls, ClientTls.credentials(certs.trust(), PASSWORD, certs.client(), PASSWORD));
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-            while (true) {
+            int cuts = Waits.until("the mTLS theory replica answers", Duration.ofSeconds(120), () -> {
                 assertTrue(theory.running(), "the mTLS theory replica exited: see its log");
-                try {
-                    assertEquals(7, TheoryGrpc.newBlockingStub(trusted).withInterceptors(bearer()).pageProfile(page).getCutsCount());
-                    break;
-                } catch (StatusRuntimeException e) {
-                    if (System.nanoTime() > deadline) throw new AssertionError("the mTLS theory replica did not answer: " + e.getStatus());
-                    Thread.sleep(500);
-                }
-            }
+                return TheoryGrpc.newBlockingStub(trusted).withInterceptors(bearer()).pageProfile(page).getCutsCount();
+            }, n -> true);
+            assertEquals(7, cuts);
             ManagedChannel anonymous = channel(channels, theoryTls, ClientTls.credentials(certs.trust(), PASSWORD, null, null));
             StatusRuntimeException refused = assertThrows(StatusRuntimeException.class,
                     () -> TheoryGrpc.newBlockingStub(anonymous).withInterceptors(bearer()).pageProfile(page));
@@ -184,13 +179,9 @@ class MutualTlsTest {
             ManagedChannel q = ManagedChannelBuilder.forAddress("127.0.0.1", tlsClient.port()).usePlaintext().build();
             channels.add(q);
             CompareRequest compare = CompareRequest.newBuilder().addRuns(run).setTarget("layers.0.q_proj").build();
-            RunComparison rc = null;
-            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-            while (System.nanoTime() < until && (rc == null || !rc.getFound())) {
-                rc = QueryGrpc.newBlockingStub(q).withInterceptors(bearer()).compare(compare).getRuns(0);
-                if (!rc.getFound()) Thread.sleep(250);
-            }
-            assertTrue(rc != null && rc.getFound(), "the run reached the query replica: " + rc);
+            RunComparison rc = Waits.until("the run reaches the query replica", Duration.ofSeconds(120),
+                    () -> QueryGrpc.newBlockingStub(q).withInterceptors(bearer()).compare(compare).getRuns(0), RunComparison::getFound);
+            assertTrue(rc.getFound(), "the run reached the query replica: " + rc);
             assertTrue(rc.getBaselines().getMpAvailable(), "Marchenko–Pastur distance from the theory service over mutual TLS: " + rc.getBaselines());
             assertTrue(rc.getBaselines().getMpKolmogorovSmirnov() > 0.5, "a rank-4 cut is far from Marchenko–Pastur: " + rc.getBaselines());
         } finally {
@@ -231,19 +222,17 @@ class MutualTlsTest {
     }
 
     /** The replica's plain HTTP is off, so readiness is a TLS call that gets its answer. */
-    static void awaitServing(Replica replica, ManagedChannel ch, Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (true) {
+    static void awaitServing(Replica replica, ManagedChannel ch, Duration timeout) {
+        Status.Code answer = Waits.until("the mTLS replica answers", timeout, () -> {
             assertTrue(replica.running(), "the mTLS replica exited: see its log");
             try {
                 registerNothing(ch);
                 throw new AssertionError("Register of an empty prefix succeeded");
             } catch (StatusRuntimeException e) {
-                if (e.getStatus().getCode() == Status.Code.INVALID_ARGUMENT) return;
-                if (System.nanoTime() > deadline) throw new AssertionError("the mTLS replica did not answer: " + e.getStatus());
+                return e.getStatus().getCode();
             }
-            Thread.sleep(500);
-        }
+        }, code -> code == Status.Code.INVALID_ARGUMENT);
+        assertEquals(Status.Code.INVALID_ARGUMENT, answer, "the replica answers an empty prefix with the rule");
     }
 
     static ManagedChannel channel(List<ManagedChannel> all, int port, io.grpc.ChannelCredentials creds) {

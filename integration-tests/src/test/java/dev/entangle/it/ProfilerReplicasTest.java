@@ -107,14 +107,10 @@ class ProfilerReplicasTest {
             }
 
             // the query view holds the run complete, one entry per unit
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            RunSummary run = null;
-            while (System.nanoTime() < deadline) {
-                run = QueryGrpc.newBlockingStub(query).listRuns(ListRunsRequest.getDefaultInstance()).getRunsList().stream()
-                        .filter(x -> x.getRun().equals("replicas-run")).findFirst().orElse(null);
-                if (run != null && run.getUnitsDone() == units) break;
-                Thread.sleep(200);
-            }
+            RunSummary run = Waits.until("replicas-run complete in the query view", Duration.ofSeconds(30),
+                    () -> QueryGrpc.newBlockingStub(query).listRuns(ListRunsRequest.getDefaultInstance()).getRunsList().stream()
+                            .filter(x -> x.getRun().equals("replicas-run")).findFirst().orElse(null),
+                    summary -> summary != null && summary.getUnitsDone() == units);
             assertEquals(units, run.getUnitsDone());
             assertEquals(units, run.getUnitsTotal());
             assertEquals(RunState.COMPLETE, run.getState());
@@ -134,13 +130,9 @@ class ProfilerReplicasTest {
         Properties p = new Properties();
         p.setProperty(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, SharedStack.stack().kafkaBootstrap());
         try (Admin admin = Admin.create(p)) {
-            long deadline = System.nanoTime() + timeout.toNanos();
-            while (true) {
-                var d = admin.describeConsumerGroups(List.of(group)).all().get().get(group);
-                if (d.members().size() >= members && d.members().stream().allMatch(m -> !m.assignment().topicPartitions().isEmpty())) return;
-                if (System.nanoTime() > deadline) throw new AssertionError(group + " has " + d.members().size() + " members, wanted " + members);
-                Thread.sleep(250);
-            }
+            Waits.until(group + " has " + members + " members with partitions", timeout,
+                    () -> admin.describeConsumerGroups(List.of(group)).all().get().get(group),
+                    d -> d.members().size() >= members && d.members().stream().allMatch(m -> !m.assignment().topicPartitions().isEmpty()));
         }
     }
 }

@@ -36,8 +36,9 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
@@ -50,9 +51,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -70,9 +73,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * End to end on the real stack (a Kafka broker in KRaft mode, S3Proxy over a folder, the four
- * services as separate processes), started once for this class: ingest every fixture run, the
- * profilers' results equal the oracle, the query service compares LoRA, FFT and MPS, and the
- * duplicate, corrupt-file and restart cases hold.
+ * services as separate processes): every fixture run is ingested once for this class (its
+ * fixture, set up before any test); the profilers' results equal the oracle, the query service
+ * compares LoRA, FFT and MPS, and the duplicate, corrupt-file and restart cases hold. Each test
+ * opens its own channels and waits for what it reads; none reads what another test left.
  */
 @ExtendWith(SharedStack.class)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -84,26 +88,39 @@ class StackEndToEndTest {
 
     static StackKit stack;
     static S3ObjectStore s3;
-    static ManagedChannel ingest;
-    static ManagedChannel query;
-    static final Map<Path, IngestResult> ingested = new HashMap<>();
+    /** The class's fixture: every fixture checkpoint as its first upload answered (set once, before the tests). */
+    static Map<Path, IngestResult> ingested;
+    /** The base's registration, uploaded first. */
+    static IngestResult base;
+
+    ManagedChannel ingest;
+    ManagedChannel query;
 
     @BeforeAll
-    static void connect() {
+    static void ingestEveryFixtureCheckpoint() throws Exception {
         stack = SharedStack.stack();
         s3 = SharedStack.s3();
+        ManagedChannel ch = SharedStack.channel(Component.INGEST);
+        try {
+            base = Uploader.upload(ch, Fixtures.base(), UploadHeader.newBuilder().setBaseModelName(BASE).build(), p -> { });
+            Map<Path, IngestResult> first = new LinkedHashMap<>();
+            for (Path c : Fixtures.checkpoints()) first.put(c, upload(ch, c));
+            ingested = Collections.unmodifiableMap(first);
+        } finally {
+            ch.shutdownNow();
+        }
+    }
+
+    @BeforeEach
+    void connect() {
         ingest = SharedStack.channel(Component.INGEST);
         query = SharedStack.channel(Component.QUERY);
     }
 
-    static ManagedChannel channel(Component service) {
-        return SharedStack.channel(service);
-    }
-
-    @AfterAll
-    static void disconnect() {
-        if (ingest != null) ingest.shutdownNow();
-        if (query != null) query.shutdownNow();
+    @AfterEach
+    void disconnect() {
+        ingest.shutdownNow();
+        query.shutdownNow();
     }
 
     static Set<String> ids() {
@@ -124,9 +141,10 @@ class StackEndToEndTest {
         return n;
     }
 
-    static IngestResult upload(Path dir) throws Exception {
+    /** A fixture checkpoint with its trainer's run and step; a full model against the registered base. */
+    static IngestResult upload(ManagedChannel ingest, Path dir) throws Exception {
         UploadHeader.Builder h = UploadHeader.newBuilder();
-        if (dir.toString().contains("fft")) h.setBaseId(BASE);
+        if (Fixtures.isFullModel(dir)) h.setBaseId(BASE);
         return Uploader.upload(ingest, dir, h.build(), p -> { });
     }
 
@@ -135,12 +153,12 @@ class StackEndToEndTest {
     @Test
     @Order(1)
     void everyFixtureCheckpointIngestsWithOneEventEach() throws Exception {
-        IngestResult base = Uploader.upload(ingest, Fixtures.base(), UploadHeader.newBuilder().setBaseModelName(BASE).build(), p -> { });
         assertTrue(s3.exists(Layout.baseManifest(BASE)), base.toString());
-        for (Path c : Fixtures.checkpoints()) {
-            IngestResult r = upload(c);
+        assertEquals(Fixtures.checkpoints().size(), ingested.size());
+        for (Map.Entry<Path, IngestResult> e : ingested.entrySet()) {
+            Path c = e.getKey();
+            IngestResult r = e.getValue();
             assertEquals(IngestResult.State.NEW, r.getState(), Fixtures.label(c));
-            ingested.put(c, r);
             assertTrue(s3.exists(r.getManifestKey()), "manifest of " + Fixtures.label(c));
             assertTrue(s3.exists(Layout.published(r.getCheckpointId())), "published marker of " + Fixtures.label(c));
         }
@@ -163,7 +181,7 @@ class StackEndToEndTest {
         Path c = Fixtures.root().resolve("runs/lora-r4-a16/checkpoint-30");
         long objects = ingestObjects();
         int events = allEvents();
-        IngestResult again = upload(c);
+        IngestResult again = upload(ingest, c);
         assertEquals(IngestResult.State.DUPLICATE, again.getState());
         assertEquals(ingested.get(c).getCheckpointId(), again.getCheckpointId(), "same id");
         assertEquals(objects, ingestObjects(), "no new objects");
@@ -248,16 +266,22 @@ class StackEndToEndTest {
 
     // ---- query --------------------------------------------------------------------------------
 
-    static CompareResponse compareLayer0() {
+    static CompareResponse compareLayer0(ManagedChannel query) {
         return QueryGrpc.newBlockingStub(query).withDeadlineAfter(30, TimeUnit.SECONDS).compare(CompareRequest.newBuilder()
                 .addRuns("lora-r16-a16").addRuns("fft-lr1e-4").addRuns("mps-r8-chi8-a16")
                 .setLayer(0).setModule("q_proj").setStep(StepSelector.newBuilder().setLatest(true)).build());
     }
 
+    /** The layer-0 comparison once the three runs' step 150 is profiled (the view fills as results land). */
+    static CompareResponse compareLayer0AtStep150(ManagedChannel query) {
+        return Waits.until("layers.0.q_proj of the three methods at step 150", Duration.ofSeconds(300), () -> compareLayer0(query),
+                c -> c.getRunsList().stream().allMatch(rc -> rc.getFound() && rc.getStep() == 150));
+    }
+
     @Test
     @Order(5)
     void compareLoraFftMpsOnLayer0QProj() {
-        CompareResponse cmp = compareLayer0();
+        CompareResponse cmp = compareLayer0AtStep150(query);
         assertEquals("layers.0.q_proj", cmp.getTarget());
         assertEquals(3, cmp.getRunsCount());
         for (RunComparison rc : cmp.getRunsList()) {
@@ -285,9 +309,11 @@ class StackEndToEndTest {
         assertTrue(fft.getBaselines().getMpKolmogorovSmirnov() < lora.getBaselines().getMpKolmogorovSmirnov(), "FFT closer to MP than LoRA");
 
         // attention: area law with a log correction, and the Cardy prediction next to the measurement
-        CompareResponse att = QueryGrpc.newBlockingStub(query).compare(CompareRequest.newBuilder()
-                .addRuns("lora-r16-a16").addRuns("fft-lr1e-4").setTarget("layers.0.head.0")
-                .setStep(StepSelector.newBuilder().setLatest(true)).build());
+        CompareResponse att = Waits.until("layers.0.head.0 of LoRA and FFT at step 150", Duration.ofSeconds(300),
+                () -> QueryGrpc.newBlockingStub(query).compare(CompareRequest.newBuilder()
+                        .addRuns("lora-r16-a16").addRuns("fft-lr1e-4").setTarget("layers.0.head.0")
+                        .setStep(StepSelector.newBuilder().setLatest(true)).build()),
+                c -> c.getRunsList().stream().allMatch(rc -> rc.getFound() && rc.getStep() == 150));
         for (RunComparison rc : att.getRunsList()) {
             assertTrue(rc.getFound(), rc.getRun());
             assertTrue(rc.getAreaLawSlope() > 0 && rc.getAreaLawSlope() < 0.9, rc.getRun() + " slope " + rc.getAreaLawSlope());
@@ -313,9 +339,12 @@ class StackEndToEndTest {
         IngestResult r = Uploader.upload(ingest, Fixtures.root().resolve("runs/lora-r4-a16/checkpoint-150"),
                 UploadHeader.newBuilder().setRun("watched-run").setStep(150).build(), p -> { });
         assertEquals(IngestResult.State.NEW, r.getState());
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        while (updates.stream().map(RunUpdate::getTarget).distinct().count() < UNITS_PER_CHECKPOINT && System.nanoTime() < deadline) Thread.sleep(200);
-        ctx.cancel(null);
+        try {
+            Waits.until("an update per unit of watched-run", Duration.ofSeconds(120),
+                    () -> updates.stream().map(RunUpdate::getTarget).distinct().count() >= UNITS_PER_CHECKPOINT);
+        } finally {
+            ctx.cancel(null);
+        }
         watcher.join(5000);
         Set<String> targets = new HashSet<>();
         updates.forEach(u -> targets.add(u.getTarget()));
@@ -327,21 +356,16 @@ class StackEndToEndTest {
     @Test
     @Order(7)
     void answersSurviveAQueryRestart() throws Exception {
-        CompareResponse before = compareLayer0();
+        CompareResponse before = compareLayer0AtStep150(query);
         var runsBefore = QueryGrpc.newBlockingStub(query).listRuns(ListRunsRequest.getDefaultInstance());
+        query.shutdownNow();
         assertTrue(stack.stop(Component.QUERY, Duration.ofSeconds(20)));
         stack.start(Component.QUERY);
         stack.awaitReady(Component.QUERY, System.nanoTime() + TimeUnit.SECONDS.toNanos(120));
-        query.shutdownNow();
-        query = channel(Component.QUERY);
+        query = SharedStack.channel(Component.QUERY);
         // the view is rebuilt from the results topic; wait until it has caught up
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        CompareResponse after = null;
-        while (System.nanoTime() < deadline) {
-            after = compareLayer0();
-            if (after.getRunsList().stream().allMatch(RunComparison::getFound) && after.equals(before)) break;
-            Thread.sleep(250);
-        }
+        CompareResponse after = Waits.until("the rebuilt view answers as before", Duration.ofSeconds(60), () -> compareLayer0(query),
+                c -> c.getRunsList().stream().allMatch(RunComparison::getFound) && c.equals(before));
         assertEquals(before, after, "Compare after restart");
         assertEquals(runsBefore, QueryGrpc.newBlockingStub(query).listRuns(ListRunsRequest.getDefaultInstance()), "ListRuns after restart");
     }
@@ -366,14 +390,14 @@ class StackEndToEndTest {
         List<String> reasons = new ArrayList<>();
         try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(c, new StringDeserializer(), new ByteArrayDeserializer())) {
             consumer.subscribe(List.of(Topics.PROFILE_TASKS_DLQ));
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (reasons.size() < 2 && System.nanoTime() < deadline) {
+            Waits.during(Duration.ofSeconds(60), () -> {
                 for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(250))) {
                     if (!marker.equals(r.key())) continue;
                     var h = r.headers().lastHeader("dead-letter-reason");
                     reasons.add(h == null ? "(no reason header)" : new String(h.value(), java.nio.charset.StandardCharsets.UTF_8));
                 }
-            }
+                return reasons.size() >= 2;
+            });
         }
         assertEquals(2, reasons.size(), "both bad events dead-lettered: " + reasons);
         for (String r : reasons) assertTrue(r.toLowerCase(java.util.Locale.ROOT).contains("protocol message") || r.contains("parse"), r);

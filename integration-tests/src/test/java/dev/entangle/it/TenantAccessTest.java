@@ -109,12 +109,9 @@ class TenantAccessTest {
             // the secured query answers about the run to acme only
             QueryGrpc.QueryBlockingStub acme = QueryGrpc.newBlockingStub(query).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers("acme")));
             QueryGrpc.QueryBlockingStub globex = QueryGrpc.newBlockingStub(query).withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers("globex")));
-            RunSummary run = null;
-            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-            while (System.nanoTime() < until && (run == null || run.getState() != RunState.COMPLETE)) {
-                run = acme.listRuns(ListRunsRequest.getDefaultInstance()).getRunsList().stream().filter(x -> x.getRun().equals(RUN)).findFirst().orElse(null);
-                Thread.sleep(250);
-            }
+            RunSummary run = Waits.until("acme sees its run profiled", Duration.ofSeconds(120),
+                    () -> acme.listRuns(ListRunsRequest.getDefaultInstance()).getRunsList().stream().filter(x -> x.getRun().equals(RUN)).findFirst().orElse(null),
+                    summary -> summary != null && summary.getState() == RunState.COMPLETE);
             assertTrue(run != null && run.getState() == RunState.COMPLETE, "acme sees its run profiled: " + run);
             assertEquals(List.of(RUN), acme.listRuns(ListRunsRequest.getDefaultInstance()).getRunsList().stream().map(RunSummary::getRun).toList(),
                     "acme sees only its own run (not the open stack's runs)");

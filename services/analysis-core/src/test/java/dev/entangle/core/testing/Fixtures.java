@@ -2,6 +2,8 @@ package dev.entangle.core.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.entangle.core.checkpoint.Checkpoint;
+import dev.entangle.core.checkpoint.CheckpointKind;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -39,6 +41,13 @@ public final class Fixtures {
             }).toList();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Whether a fixture checkpoint is a full model (fine-tuned fully: its ΔW needs the base), by its files. */
+    public static boolean isFullModel(Path checkpoint) {
+        try (Checkpoint c = Checkpoint.open(checkpoint)) {
+            return c.kind() == CheckpointKind.FULL_MODEL;
         }
     }
 

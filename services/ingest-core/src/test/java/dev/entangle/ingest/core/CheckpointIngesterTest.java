@@ -89,7 +89,7 @@ class CheckpointIngesterTest {
         assertEquals(IngestOutcome.State.NEW, ingester.registerBase(examples().resolve("base"), "tiny-llama").state());
         assertEquals(IngestOutcome.State.DUPLICATE, ingester.registerBase(examples().resolve("base"), "tiny-llama").state());
         for (Path ckpt : Fixtures.checkpoints()) {
-            String base = ckpt.toString().contains("fft") ? "tiny-llama" : null;
+            String base = Fixtures.isFullModel(ckpt) ? "tiny-llama" : null;
             IngestOutcome first = ingester.ingest(ckpt, IngestRequest.of(null, null, base));
             assertEquals(IngestOutcome.State.NEW, first.state(), ckpt.toString());
             CheckpointManifest m = first.manifest();

@@ -47,7 +47,7 @@ class UnitWorkerTest {
         CheckpointIngester ingester = new CheckpointIngester(store, tmp.resolve("spool"), List.of("q_proj", "v_proj"));
         ingester.registerBase(Fixtures.base(), "tiny-llama");
         for (Path c : Fixtures.checkpoints()) {
-            ingester.ingest(c, IngestRequest.of(null, null, c.toString().contains("fft") ? "tiny-llama" : null));
+            ingester.ingest(c, IngestRequest.of(null, null, Fixtures.isFullModel(c) ? "tiny-llama" : null));
         }
         StoredCheckpoints checkpoints = new StoredCheckpoints(store, BlobTensorSource.onDisk(store, tmp.resolve("cache")));
         worker = new UnitWorker(store, checkpoints, ProfileCalculator.fromEnvironment(), tmp.resolve("scratch"));
