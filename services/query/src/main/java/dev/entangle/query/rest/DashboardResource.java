@@ -147,7 +147,7 @@ public class DashboardResource {
     }
 
     private static OutboundSseEvent event(Sse sse, String name, String data) {
-        return sse.newEventBuilder().name(name).mediaType(MediaType.TEXT_PLAIN_TYPE).data(data).build();
+        return sse.newEventBuilder().name(name).data(data).build();
     }
 
     private String caller() {
