@@ -54,6 +54,8 @@ final class Browser implements AutoCloseable {
                 .withLogOutput(java.io.OutputStream.nullOutputStream()).build();
         driver = new ChromeDriver(service, options);
         driver.manage().timeouts().scriptTimeout(Duration.ofSeconds(30));
+        // the page's viewport is 1280×800 exactly (a window of that size has a smaller one)
+        driver.executeCdpCommand("Emulation.setDeviceMetricsOverride", Map.of("width", 1280, "height", 800, "deviceScaleFactor", 1, "mobile", false));
         driver.executeCdpCommand("Browser.setDownloadBehavior", Map.of("behavior", "allow", "downloadPath", downloads.toString()));
         if (!headers.isEmpty()) {
             driver.executeCdpCommand("Network.enable", Map.of());

@@ -370,7 +370,7 @@ function route() {
   const main = document.getElementById('main');
   current = VIEWS[view](main, parts.slice(1), new URLSearchParams(q ?? '')) ?? null;
   document.title = `entangle — ${document.querySelector(`nav a[data-view="${view}"]`).textContent}`;
-  if (routed) main.focus();
+  if (routed) main.focus({ preventScroll: true });   // keyboard and screen-reader users land on the new view
   routed = true;
 }
 

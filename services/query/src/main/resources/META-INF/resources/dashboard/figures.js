@@ -146,12 +146,16 @@ export async function spectrum(fig, run, step, target, sel, mode) {
     const x = spectra.get(sel.cut).map(v => v * dMin);
     const zeros = Math.max(0, dMin - x.length);   // values not kept are zero
     const upper = num(mp.upperEdge);
-    const hi = Math.max(upper, ...x) * 1.05;
+    // the axis spans MP's support twice over: a low-rank cut's few large values would squeeze MP's
+    // whole density into a sliver (those past the axis are left off it and counted in the caption)
+    const largest = Math.max(0, ...x);
+    const hi = Math.min(Math.max(upper, largest) * 1.05, 2 * upper);
     const bins = 40, width = hi / bins;
     const counts = new Array(bins).fill(0);
-    for (const v of x) counts[Math.min(bins - 1, Math.floor(v / width))]++;
+    for (const v of x) if (v <= hi) counts[Math.min(bins - 1, Math.floor(v / width))]++;
     counts[0] += zeros;
     const density = counts.map((n, i) => [(i + 0.5) * width, n / (dMin * width)]);
+    const outside = x.filter(v => v > hi).length;
     const series = [
       { type: 'line', name: `measured, cut ${sel.cut}`, id: 'empirical', step: 'middle', data: density, symbol: 'none', color: PALETTE[0],
         lineStyle: { width: 1.5 }, areaStyle: { opacity: 0.3 } },
@@ -161,10 +165,12 @@ export async function spectrum(fig, run, step, target, sel, mode) {
     const beyond = x.filter(v => v > upper).length;
     fig.draw({
       xAxis: { type: 'value', name: 'x = d_min · λ', nameLocation: 'middle', nameGap: 28, min: 0, max: Number(hi.toPrecision(3)) },
+      dataZoom: [{ type: 'inside', xAxisIndex: 0 }],
       yAxis: axis('density', { min: 0 }), series, tooltip: { trigger: 'axis', confine: true, valueFormatter: v => fmt(v) },
     }, {
       table: seriesTable(series, 'x', 'density'), data: { profile: r, marchenkoPastur: mp },
-      caption: `cut ${sel.cut}: ${dL} × ${dR}, MP support [${fmt(mp.lowerEdge, 3)}, ${fmt(upper, 3)}]; ${x.filter(v => v > 0).length} of ${dMin} values non-zero, ${beyond} beyond the MP edge`,
+      caption: `cut ${sel.cut}: ${dL} × ${dR}, MP support [${fmt(mp.lowerEdge, 3)}, ${fmt(upper, 3)}]; ${x.filter(v => v > 0).length} of ${dMin} values non-zero, ${beyond} beyond the MP edge`
+        + (outside ? ` (${outside} past the axis, the largest x = ${fmt(largest, 3)})` : ''),
       attrs: { run, target, step, cut: sel.cut },
     });
   } else {
@@ -194,7 +200,7 @@ export async function discardedWeight(fig, run, step, target) {
   const total = w.reduce((a, [, v]) => a + v, 0);
   fig.draw({
     xAxis: cutAxis(cuts.length), series, tooltip: cutTooltip(r.profile),
-    yAxis: [axis('discarded weight', { min: 0, max: truncated ? undefined : 1 }), axis('bond dimension', { type: 'log', nameGap: 36, position: 'right', scale: false })],
+    yAxis: [axis('discarded weight', { min: 0, max: truncated ? undefined : 1 }), axis('bond dimension', { nameGap: 36, position: 'right', min: 0, minInterval: 1 })],
     grid: { left: 64, right: 170, top: 24, bottom: 48 },
   }, {
     table: { columns: ['cut', 'd_left', 'd_right', 'bond_dim', 'discarded_weight'], rows: cuts.map(c => [num(c.cut), num(c.dLeft), num(c.dRight), num(c.bondDim), num(c.discardedWeight)]) },
@@ -239,8 +245,8 @@ export async function sweep(fig, runs, target, by, step) {
   const name = { alpha: 'α', r: 'r', lr: 'learning rate', chi: 'χ' }[by];
   fig.draw({
     xAxis: { type: log ? 'log' : 'value', name, nameLocation: 'middle', nameGap: 28, scale: true },
-    yAxis: [axis('nats'), axis('test loss', { position: 'right', nameGap: 40 })], series,
-    grid: { left: 64, right: 170, top: 24, bottom: 48 },
+    yAxis: [axis('nats'), axis('test loss', { position: 'right', nameGap: 46 })], series,
+    grid: { left: 64, right: 196, top: 24, bottom: 48 },
     tooltip: { trigger: 'item', confine: true, formatter: q => `${q.name}<br>${q.seriesName}: ${fmt(q.value[1])} at ${name} = ${fmt(q.value[0])}` },
   }, {
     table: { columns: ['run', by, 'mid_s', 'valley_depth', 'test_loss'], rows: used.map(p => [p.run, p.x, p.mid, p.valley, p.loss > 0 ? p.loss : '']) },
