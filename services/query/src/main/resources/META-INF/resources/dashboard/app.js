@@ -70,9 +70,25 @@ function runsView(main) {
   const body = el('tbody');
   table.append(body);
 
+  /** The steps that get a bar: any still being profiled (a few), and the latest ones; the rest are summed up. */
+  const SHOWN = 3;
+  function barSteps(run) {
+    const open = run.steps.filter(s => { const p = run.progress.get(s); return p && p.done < p.total; }).slice(-6);
+    return [...new Set([...open, ...run.steps.slice(-SHOWN)])].sort((a, b) => a - b);
+  }
+  function stepList(steps) {
+    return steps.length <= 6 ? steps.join(', ') : `${steps[0]}, ${steps[1]}, …, ${steps[steps.length - 1]} (${steps.length} steps)`;
+  }
+
   function row(run) {
     const progress = el('div', { class: 'progress' });
-    for (const step of run.steps) {
+    const shown = barSteps(run);
+    if (shown.length < run.steps.length) {
+      const rest = run.steps.filter(s => !shown.includes(s));
+      const done = rest.filter(s => { const p = run.progress.get(s); return p && p.done >= p.total; }).length;
+      progress.append(el('span', {}, `${rest.length} earlier steps, ${done} of them profiled;`));
+    }
+    for (const step of shown) {
       const p = run.progress.get(step) ?? { done: 0, total: 0 };
       const bar = el('progress', { max: String(Math.max(p.total, 1)), value: String(p.done), 'data-step': String(step),
         'aria-label': `step ${step}: ${p.done} of ${p.total} units profiled` });
@@ -85,7 +101,7 @@ function runsView(main) {
       el('td', { class: 'num' }, run.alpha !== undefined ? fmt(run.alpha) + (run.rslora ? ' (rs)' : '') : '—'),
       el('td', { class: 'num' }, run.chi ?? '—'),
       el('td', { class: 'num' }, run.lr !== undefined ? fmt(run.lr) : '—'),
-      el('td', {}, run.steps.join(', ')),
+      el('td', {}, stepList(run.steps)),
       el('td', {}, progress),
       el('td', { class: 'state-' + run.state }, run.state === 'PROFILING' ? 'profiling' : run.state === 'COMPLETE' ? 'complete' : '—'),
     ];

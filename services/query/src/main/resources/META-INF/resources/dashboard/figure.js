@@ -151,7 +151,8 @@ function withDefaults(option) {
     color: PALETTE,
     animation: false,
     aria: { enabled: true },
-    textStyle: { fontFamily: '"DejaVu Sans", sans-serif' },
+    // unquoted: ECharts writes it into the SVG's attributes as it is (quotes there would break the document)
+    textStyle: { fontFamily: 'DejaVu Sans, sans-serif' },
     grid: { left: 64, right: 150, top: 36, bottom: 48 },
     tooltip: { trigger: 'item', confine: true },
     legend: { type: 'scroll', orient: 'vertical', right: 4, top: 30, bottom: 10, textStyle: { fontSize: 11 } },
