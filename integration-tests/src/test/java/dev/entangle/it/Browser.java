@@ -92,12 +92,17 @@ final class Browser implements AutoCloseable {
     WebElement drawn(String figure, Map<String, String> attrs, Duration timeout) throws InterruptedException {
         StringBuilder css = new StringBuilder("[data-figure='" + figure + "'][data-state='drawn']");
         attrs.forEach((k, v) -> css.append("[data-").append(k).append("='").append(v).append("']"));
+        long[] failingSince = {0};
         return await("figure " + figure + " drawn with " + attrs, timeout, () -> {
             List<WebElement> found = driver.findElements(By.cssSelector(css.toString()));
             if (found.isEmpty()) {
-                // a figure that failed says why: fail now with its message rather than at the timeout
-                for (WebElement e : driver.findElements(By.cssSelector("[data-figure='" + figure + "'][data-state='error']"))) {
-                    throw new AssertionError("figure " + figure + " failed: " + e.findElement(By.className("caption")).getText());
+                // a figure that keeps failing says why: fail with its message rather than at the timeout
+                // (a passing one, while a choice is being made, is not the answer yet)
+                List<WebElement> failed = driver.findElements(By.cssSelector("[data-figure='" + figure + "'][data-state='error']"));
+                if (failed.isEmpty()) failingSince[0] = 0;
+                else if (failingSince[0] == 0) failingSince[0] = System.nanoTime();
+                else if (System.nanoTime() - failingSince[0] > 3_000_000_000L) {
+                    throw new AssertionError("figure " + figure + " failed: " + failed.getFirst().findElement(By.className("caption")).getText());
                 }
                 return null;
             }

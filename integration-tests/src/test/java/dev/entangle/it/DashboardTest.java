@@ -22,6 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.openqa.selenium.By;
+import org.openqa.selenium.Keys;
 import org.openqa.selenium.WebElement;
 import org.w3c.dom.Document;
 
@@ -164,12 +165,22 @@ class DashboardTest {
             List<String> csv = Files.readAllLines(b.download(".csv", Duration.ofSeconds(20)));
             assertEquals("series,cut,S", csv.getFirst());
             assertTrue(csv.stream().anyMatch(l -> l.startsWith("S (step 150),1,")), csv.toString());
+            // the keyboard: a focused chart's points with the arrow keys; every step of the run at once (Fig. 3–4)
+            delta.findElement(By.className("chart")).sendKeys(Keys.ARROW_RIGHT);
+            b.await("the tooltip at cut 1", DRAW, () -> delta.findElement(By.className("chart")).getText().contains("cut 1"));
+            delta.findElement(By.cssSelector("input[type='checkbox']")).sendKeys(Keys.SPACE);
+            b.await("a curve per step", DRAW, () -> b.series(delta).stream().map(x -> String.valueOf(x.get("id")))
+                    .filter(id -> id.equals("measured") || id.startsWith("step-")).count() == 3);
 
-            // over time and across runs; compare
+            // over time and across runs, for the demo runs (the other tests' runs are of other shapes)
             b.driver.findElement(By.cssSelector("nav a[data-view='time']")).click();
-            b.drawn("timeline", Map.of("target", "layers.0.q_proj"), DRAW);
-            b.drawn("sweep", Map.of("target", "layers.0.q_proj"), DRAW);
-            WebElement noHair = b.drawn("no-hair", Map.of(), DRAW);
+            WebElement picker = b.await("the run picker", DRAW, () -> b.driver.findElements(By.cssSelector("fieldset.picker")).stream().findFirst().orElse(null));
+            picker.findElement(By.cssSelector("button[data-pick='none']")).click();
+            for (String run : DEMO_RUNS) picker.findElement(By.cssSelector("input[value='" + run + "']")).click();
+            String picked = String.valueOf(DEMO_RUNS.size());
+            b.drawn("timeline", Map.of("target", "layers.0.q_proj", "runs", picked), DRAW);
+            b.drawn("sweep", Map.of("target", "layers.0.q_proj", "runs", picked), DRAW);
+            WebElement noHair = b.drawn("no-hair", Map.of("runs", picked), DRAW);
             assertEquals(2, ((List<?>) data(b.series(noHair), "ratio")).size(), "a no-hair ratio per layer");
             b.screenshot(SHOTS.resolve("time.png"));
             b.driver.findElement(By.cssSelector("nav a[data-view='compare']")).click();

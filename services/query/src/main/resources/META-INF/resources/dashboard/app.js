@@ -212,14 +212,14 @@ function runView(main, [name], query) {
     }
   }
 
-  const drawDelta = () => t(figs.delta, targets.delta.length, () => draw.deltaProfile(figs.delta, runs.get(name), step, sel.delta, sel.allSteps));
-  const drawAttention = () => t(figs.attention, targets.headLayers.length, () => draw.attentionHeads(figs.attention, name, step, sel.layer, sel.quantity, sel.unmasked));
-  const drawSpectrum = () => t(figs.spectrum, sel.spectrumTarget, () => draw.spectrum(figs.spectrum, name, step, sel.spectrumTarget, sel, sel.mode));
-  const drawDiscarded = () => t(figs.discarded, targets.delta.length, () => draw.discardedWeight(figs.discarded, name, step, sel.discarded));
+  const drawDelta = () => t(figs.delta, targets.delta.length, s => draw.deltaProfile(s, runs.get(name), step, sel.delta, sel.allSteps));
+  const drawAttention = () => t(figs.attention, targets.headLayers.length, s => draw.attentionHeads(s, name, step, sel.layer, sel.quantity, sel.unmasked));
+  const drawSpectrum = () => t(figs.spectrum, sel.spectrumTarget, s => draw.spectrum(s, name, step, sel.spectrumTarget, sel, sel.mode));
+  const drawDiscarded = () => t(figs.discarded, targets.delta.length, s => draw.discardedWeight(s, name, step, sel.discarded));
   function t(fig, present, fn) {
-    if (!present) { fig.fail('nothing of this kind profiled at this step (yet)'); return; }
-    fig.loading();
-    fn().catch(e => fig.fail(e.message));
+    if (!present) { fig.session().fail('nothing of this kind profiled at this step (yet)'); return; }
+    const s = fig.session();
+    fn(s).catch(e => s.fail(e.message));
   }
   function redraw() { drawDelta(); drawAttention(); drawSpectrum(); drawDiscarded(); }
 
@@ -246,6 +246,11 @@ const picked = { time: null, compare: null };
 function runPicker(parent, key, defaults, onChange) {
   const box = el('fieldset', { class: 'picker' });
   box.append(el('legend', { class: 'meta' }, 'Runs'));
+  for (const [label, pick] of [['all', () => runs.keys()], ['none', () => []]]) {
+    const b = el('button', { type: 'button', 'data-pick': label }, label);
+    b.addEventListener('click', () => { picked[key] = new Set(pick()); render(); onChange(); });
+    box.append(b);
+  }
   parent.append(box);
   function render() {
     if (picked[key] === null) picked[key] = new Set(defaults());
@@ -300,14 +305,14 @@ function timeView(main) {
     const steps = [...new Set([...runs.values()].flatMap(r => r.steps))].sort((a, b) => a - b);
     setOptions(sweepStep, ['latest', ...steps], sel.step);
   }
-  const drawTimeline = () => guard(figs.timeline, () => draw.timeline(figs.timeline, picker.selected(), sel.target, sel.metric));
-  const drawSweep = () => guard(figs.sweep, () => draw.sweep(figs.sweep, picker.selected(), sel.target, sel.by, sel.step));
-  const drawNoHair = () => guard(figs.noHair, () => draw.noHair(figs.noHair, picker.selected()));
+  const drawTimeline = () => guard(figs.timeline, s => draw.timeline(s, picker.selected(), sel.target, sel.metric));
+  const drawSweep = () => guard(figs.sweep, s => draw.sweep(s, picker.selected(), sel.target, sel.by, sel.step));
+  const drawNoHair = () => guard(figs.noHair, s => draw.noHair(s, picker.selected()));
   function guard(fig, fn) {
-    if (!picker.selected().length) { fig.fail('pick one or more runs'); return; }
-    if (!sel.target) { fig.fail('nothing profiled yet'); return; }
-    fig.loading();
-    fn().catch(e => fig.fail(e.message));
+    const s = fig.session();
+    if (!picker.selected().length) { s.fail('pick one or more runs'); return; }
+    if (!sel.target) { s.fail('nothing profiled yet'); return; }
+    fn(s).catch(e => s.fail(e.message));
   }
   async function redraw() {
     try { await targets(); } catch (e) { Object.values(figs).forEach(f => f.fail(e.message)); return; }
@@ -355,10 +360,10 @@ function compareView(main) {
     drawIt();
   }
   function drawIt() {
-    if (!picker.selected().length) { fig.fail('pick one or more runs'); return; }
-    if (!sel.target) { fig.fail('nothing profiled yet'); return; }
-    fig.loading();
-    draw.compare(fig, picker.selected(), sel.target, sel.step).catch(e => fig.fail(e.message));
+    const s = fig.session();
+    if (!picker.selected().length) { s.fail('pick one or more runs'); return; }
+    if (!sel.target) { s.fail('nothing profiled yet'); return; }
+    draw.compare(s, picker.selected(), sel.target, sel.step).catch(e => s.fail(e.message));
   }
   redraw();
   const again = debounce(redraw, 2000);

@@ -90,8 +90,21 @@ export class Figure {
     this.card.setAttribute('data-state', 'error');
   }
 
-  loading() {
+  /**
+   * Starts drawing anew: the returned session draws into this figure only while no later one has
+   * started (answers to an older choice that arrive late are dropped, not drawn over newer ones).
+   */
+  session() {
+    const token = this.token = (this.token ?? 0) + 1;
     this.card.setAttribute('data-state', 'loading');
+    const live = () => token === this.token;
+    const figure = this;
+    return {
+      figure, controls: this.controls, extra: this.extra,
+      get stale() { return !live(); },
+      draw: (option, meta) => { if (live()) figure.draw(option, meta); },
+      fail: message => { if (live()) figure.fail(message); },
+    };
   }
 
   /** The figure as a standalone SVG document (ECharts' SVG renderer, off screen). */

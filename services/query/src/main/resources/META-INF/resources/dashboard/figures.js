@@ -124,6 +124,7 @@ export async function spectrum(fig, run, step, target, sel, mode) {
   const spectra = new Map((r.spectra ?? []).map(s => [num(s.cut), (s.p ?? []).map(num)]));
   if (!spectra.size) throw new Error(`no spectra kept for ${target}`);
   const cuts = [...spectra.keys()].sort((a, b) => a - b);
+  if (fig.stale) return;
   // the cut picker: rebuilt for each profile
   fig.controls.querySelector('[data-role=cut]')?.remove();
   if (mode === 'mp') {
@@ -136,7 +137,11 @@ export async function spectrum(fig, run, step, target, sel, mode) {
       if (k === sel.cut) o.selected = true;
       s.append(o);
     }
-    s.addEventListener('change', () => { sel.cut = Number(s.value); spectrum(fig, run, step, target, sel, mode).catch(e => fig.fail(e.message)); });
+    s.addEventListener('change', () => {
+      sel.cut = Number(s.value);
+      const again = fig.figure.session();
+      spectrum(again, run, step, target, sel, mode).catch(e => again.fail(e.message));
+    });
     label.append(s);
     fig.controls.append(label);
 
@@ -215,8 +220,9 @@ export async function discardedWeight(fig, run, step, target) {
 export async function timeline(fig, runs, target, metric) {
   const answers = {};
   const series = [];
+  const all = await Promise.all(runs.map(run => get('timeline', { run, target, metric })));
   for (const [i, run] of runs.entries()) {
-    const t = await get('timeline', { run, target, metric });
+    const t = all[i];
     answers[run] = t;
     const pts = (t.points ?? []).map(p => [num(p.step), num(p.value)]).filter(([, v]) => Number.isFinite(v));
     if (pts.length) series.push(line(run, pts, i, { id: run }));
@@ -226,7 +232,7 @@ export async function timeline(fig, runs, target, metric) {
   fig.draw({
     xAxis: axis('training step', { nameGap: 28 }), yAxis: axis(label), series,
     tooltip: { trigger: 'item', confine: true, formatter: q => `${q.seriesName}, step ${q.value[0]}: ${fmt(q.value[1])}` },
-  }, { table: seriesTable(series, 'step', metric), data: answers, caption: `${label} of ${target} against training step, ${series.length} runs`, attrs: { target } });
+  }, { table: seriesTable(series, 'step', metric), data: answers, caption: `${label} of ${target} against training step, ${series.length} runs`, attrs: { target, runs: runs.length } });
 }
 
 export async function sweep(fig, runs, target, by, step) {
@@ -250,7 +256,7 @@ export async function sweep(fig, runs, target, by, step) {
     tooltip: { trigger: 'item', confine: true, formatter: q => `${q.name}<br>${q.seriesName}: ${fmt(q.value[1])} at ${name} = ${fmt(q.value[0])}` },
   }, {
     table: { columns: ['run', by, 'mid_s', 'valley_depth', 'test_loss'], rows: used.map(p => [p.run, p.x, p.mid, p.valley, p.loss > 0 ? p.loss : '']) },
-    data: s, attrs: { target, step },
+    data: s, attrs: { target, step, runs: runs.length },
     caption: `${target} at step ${step} over ${name}: ${used.length} runs` + (pts.length > used.length ? `, ${pts.length - used.length} without ${name} left out` : ''),
   });
 }
@@ -259,7 +265,7 @@ export async function noHair(fig, runs) {
   if (runs.length < 2) throw new Error('the no-hair report compares at least two runs: pick more');
   const r = await get('no-hair', { run: runs, step: 'latest' });
   const layers = r.layers ?? [];
-  if (!layers.length) throw new Error('no layer has the same profiles in every picked run yet');
+  if (!layers.length) throw new Error('no layer has the same profiles in every picked run yet: pick runs of one model');
   const cat = layers.map(l => `layer ${l.layer}`);
   const series = [
     { type: 'bar', name: 'internal spread (ΔW)', id: 'internal', data: layers.map(l => num(l.internalSpread)), color: PALETTE[1], barMaxWidth: 40 },
@@ -271,7 +277,7 @@ export async function noHair(fig, runs) {
     series, tooltip: { trigger: 'axis', confine: true, valueFormatter: v => fmt(v) }, grid: { left: 64, right: 190, top: 24, bottom: 40 },
   }, {
     table: { columns: ['layer', 'internal_spread', 'external_spread', 'ratio'], rows: layers.map(l => [l.layer, num(l.internalSpread), num(l.externalSpread), num(l.ratio)]) },
-    data: r, caption: `${runs.length} runs at their latest step; ratio > 1: the weight updates differ across runs more than what the layers do from outside (no hair)`,
+    data: r, attrs: { runs: runs.length }, caption: `${runs.length} runs at their latest step; ratio > 1: the weight updates differ across runs more than what the layers do from outside (no hair)`,
   });
 }
 
@@ -289,7 +295,7 @@ export async function compare(fig, runs, target, step) {
   fig.draw({
     xAxis: cutAxis(n), yAxis: axis('S (nats)', { min: 0 }), series, tooltip: cutTooltip(found[0].profile),
   }, {
-    table: seriesTable(series, 'cut', 'S'), data: cmp, attrs: { target, step },
+    table: seriesTable(series, 'cut', 'S'), data: cmp, attrs: { target, step, runs: runs.length },
     caption: `${target}, ${step === 'latest' ? 'each run\'s latest step' : 'step ' + step}` + (cmp.runs.length > found.length ? ` · not there yet: ${cmp.runs.filter(r => !r.found).map(r => r.run).join(', ')}` : ''),
   });
   const cols = [['run', 'Run'], ['method', 'Method'], ['step', 'Step'], ['rowColumnS', 'S row/col'], ['valleyDepth', 'Valley depth'],
@@ -304,5 +310,5 @@ export async function compare(fig, runs, target, step) {
   table.append(el('caption', { class: 'meta' }, `Metrics of ${target}`));
   table.append(el('thead', {}, el('tr', {}, ...cols.map(([, h], i) => el('th', { scope: 'col', class: i > 2 ? 'num' : undefined }, h)))));
   table.append(el('tbody', {}, ...found.map(rc => el('tr', { 'data-run': rc.run }, ...cols.map(([k], i) => el('td', { class: i > 2 ? 'num' : undefined }, String(value(rc, k))))))));
-  fig.extra.replaceChildren(table);
+  if (!fig.stale) fig.extra.replaceChildren(table);
 }
