@@ -9,7 +9,7 @@ import java.util.Optional;
 /**
  * Tenancy by a request header ({@code entangle.auth.tenant-header}, from ENTANGLE_TENANT_HEADER;
  * e.g. {@code x-entangle-tenant}). Unset: off, every caller sees every run. Set: each gRPC call
- * call and each HTTP request (but the management endpoints under {@code /q/}) must name its tenant
+ * and each HTTP request (but the management endpoints under {@code /q/}) must name its tenant
  * in that header; the ingest service records it as the owner of a run, and the query service
  * (gRPC API and dashboard alike) answers only about runs the caller's tenant owns. The header is
  * trusted as sent: it is meant to be set by the gateway in front of the services, behind the
