@@ -36,7 +36,7 @@ import java.util.stream.Stream;
 /**
  * The main job on the local stack ({@code ./entangle demo} starts it first): ingest the bundled
  * example checkpoints, show profiling progress, print the LoRA vs FFT vs MPS comparison and
- * the no-hair report, write the figures, and tell where the gRPC API listens.
+ * the no-hair report, write the figures, and tell where the gRPC API and the dashboard listen.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Ingest the bundled examples into the running local stack, profile, compare, plot (./entangle demo starts the stack first).")
@@ -128,6 +128,9 @@ final class DemoCommand implements Callable<Integer> {
             out.println("   query  " + queryAt.endpoint + "   entangle.query.v1.Query (ListRuns, GetProfile, Compare, NoHair, Timeline, Sweep, WatchRun)");
             out.println("   ingest " + ingestAt.endpoint + "   entangle.ingest.v1.CheckpointIngest (Upload, Register)");
             out.println("   theory localhost:8083   entangle.theory.v1.Theory (Page, MarchenkoPastur, Cardy, StableRank, MonteCarlo, ...)");
+            out.println();
+            out.println("7. The dashboard (the paper's figures for every run, live as profiles land; same port as the query API):");
+            out.println("   " + dashboard(queryAt.endpoint));
             out.println("   Stop everything with ./entangle down.");
             out.flush();
             return 0;
@@ -137,6 +140,11 @@ final class DemoCommand implements Callable<Integer> {
             ingest.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
             query.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
+    }
+
+    /** The dashboard's address: the query service serves it on its own port (HTTP and gRPC share it). */
+    static String dashboard(String queryEndpoint) {
+        return (ClientTls.fromEnvironment().isPresent() ? "https://" : "http://") + queryEndpoint + "/";
     }
 
     /** Polls ListRuns until every ingested step reports all its units, printing progress as it changes. */

@@ -1,6 +1,5 @@
 package dev.entangle.security;
 
-import dev.entangle.store.Layout;
 import io.grpc.Context;
 import io.grpc.Contexts;
 import io.grpc.Metadata;
@@ -36,12 +35,10 @@ public class TenantServerInterceptor implements ServerInterceptor, Prioritized {
     public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
         if (header.isEmpty() || Unauthenticated.isHealthProbe(call)) return next.startCall(call, headers);
         String tenant = headers.get(header.get());
-        if (tenant == null || tenant.isBlank()) {
-            return Unauthenticated.refuse(call, Status.UNAUTHENTICATED.withDescription("the tenant header '" + header.get().name() + "' is required"));
-        }
-        if (!Layout.NAME.matcher(tenant).matches()) {
-            return Unauthenticated.refuse(call, Status.INVALID_ARGUMENT.withDescription("tenant header '" + header.get().name()
-                    + "': letters, digits, '.', '_', '-' (at most 128), starting with a letter or digit"));
+        Optional<Tenants.Refusal> refused = Tenants.refusal(tenant);
+        if (refused.isPresent()) {
+            Status status = refused.get() == Tenants.Refusal.MISSING ? Status.UNAUTHENTICATED : Status.INVALID_ARGUMENT;
+            return Unauthenticated.refuse(call, status.withDescription(Tenants.message(refused.get(), header.get().name())));
         }
         return Contexts.interceptCall(Context.current().withValue(Tenants.CURRENT, tenant), call, headers, next);
     }

@@ -14,6 +14,17 @@ final class Unauthenticated {
         return path.startsWith("/q/health");
     }
 
+    /** Quarkus' management endpoints (health, metrics): operational, no run data. */
+    static boolean isManagement(String path) {
+        return path.startsWith("/q/");
+    }
+
+    /** A gRPC call on the shared HTTP port (its own interceptors check it). */
+    static boolean isGrpc(io.vertx.core.http.HttpServerRequest request) {
+        String type = request.getHeader("content-type");
+        return type != null && type.startsWith("application/grpc");
+    }
+
     /** The standard gRPC health service: its probes carry no tenant. */
     static boolean isHealthProbe(ServerCall<?, ?> call) {
         return call.getMethodDescriptor().getFullMethodName().startsWith("grpc.health.v1.");

@@ -3,8 +3,11 @@ package dev.entangle.query.client;
 import dev.entangle.core.theory.PageCurve;
 import dev.entangle.proto.events.v1.Profile;
 import dev.entangle.proto.theory.v1.CutBaseline;
+import dev.entangle.proto.theory.v1.MarchenkoPasturRequest;
+import dev.entangle.proto.theory.v1.MarchenkoPasturResponse;
 import dev.entangle.proto.theory.v1.PageProfileRequest;
 import dev.entangle.proto.theory.v1.TheoryGrpc;
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.quarkus.grpc.GrpcClient;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -51,6 +54,21 @@ public class TheoryBaselines {
         } catch (StatusRuntimeException e) {
             LOG.warnf("theory service unavailable (%s): no Marchenko–Pastur distance", e.getStatus().getCode());
             return null;
+        }
+    }
+
+    /**
+     * The Marchenko–Pastur density of a dL × dR cut, sampled at {@code points} values of x = d_min·λ
+     * on [a, b], with its edges and expected entropy (paper Fig. 23–24), from the theory service.
+     */
+    public MarchenkoPasturResponse marchenkoPastur(long dLeft, long dRight, int points) {
+        try {
+            return theory.withDeadlineAfter(10, TimeUnit.SECONDS).marchenkoPastur(MarchenkoPasturRequest.newBuilder()
+                    .setDLeft(dLeft).setDRight(dRight).setPoints(points).build());
+        } catch (StatusRuntimeException e) {
+            if (e.getStatus().getCode() == Status.Code.INVALID_ARGUMENT) throw e;   // the request's cut or points, said by the theory service
+            throw Status.UNAVAILABLE.withDescription("theory service: " + e.getStatus().getCode()
+                    + (e.getStatus().getDescription() != null ? " " + e.getStatus().getDescription() : "") + " (no Marchenko–Pastur density)").asRuntimeException();
         }
     }
 

@@ -104,6 +104,15 @@ public final class ProfileView {
         return Optional.empty();
     }
 
+    /**
+     * The runs as they are now, then every update after them, with nothing lost or repeated in
+     * between (the dashboard's live list); returns a handle that stops the updates.
+     */
+    public synchronized Runnable listen(Consumer<Collection<Run>> now, Consumer<ProfileComputed> l) {
+        now.accept(List.copyOf(runs.values()));
+        return listen(l);
+    }
+
     /** Every update from now on (WatchRun); returns a handle that stops it. */
     public Runnable listen(Consumer<ProfileComputed> l) {
         listeners.add(l);
