@@ -66,6 +66,7 @@ class DemoTest {
             double ratio = Double.parseDouble(row.trim().split("\\s+")[3]);
             assertTrue(ratio > 1, "layer " + l + ": the weight updates differ across methods more than what the layer does: " + row);
         }
+        assertTrue(text.contains("http://127.0.0.1:" + SharedStack.stack().port(Component.QUERY) + "/"), "the dashboard's address:\n" + text);
         for (String f : List.of("profiles-layers.0.q_proj", "timeline-mid_s-layers.0.q_proj", "attention-lora-r16-a16-layer0",
                 "sweep-alpha-layers.0.q_proj")) {
             for (String ext : List.of(".svg", ".png")) {

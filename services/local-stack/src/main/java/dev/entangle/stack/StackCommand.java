@@ -85,7 +85,7 @@ public final class StackCommand {
             };
             System.out.printf("  %-18s %-20s %s%n", e.getKey().processName(), e.getValue(), where);
         }
-        System.out.println("  dashboard: http://127.0.0.1:" + stack.port("query") + "/ (the paper's figures for every run, live)");
+        System.out.println("  dashboard: http://127.0.0.1:" + stack.port(Component.QUERY) + "/ (the paper's figures for every run, live)");
         System.out.println("  logs: " + stack.home().resolve("logs"));
     }
 
