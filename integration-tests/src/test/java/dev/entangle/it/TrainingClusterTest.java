@@ -301,4 +301,187 @@ class TrainingClusterTest {
         assertFalse(msg.contains("entangle-ingest") || msg.contains("upload-"), msg);
     }
 
+    // ---- 2. object-store notifications --------------------------------------------------------
+
+    @Test
+    @Order(2)
+    void aTrainingJobWritingIntoTheBucketIsProfiledOncePerStep() throws Exception {
+        Path out = tmp.resolve("cluster");
+        Map<String, String> fixture = Map.of("hf-lora", "lora-r16-a16", "hf-fft", "fft-lr1e-4");
+        Set<String> runs = Set.of("hf-lora", "hf-fft");
+        for (long step : STEPS) {
+            if (step == 150) {
+                // the service is idle (steps 1 and 30 are in), so the markers below are seen before their late shards
+                ingested(runs, 4, Duration.ofSeconds(90));
+            }
+            double retriesBefore = ServiceMetrics.sum(ServiceMetrics.scrape("checkpoint-ingest"), "entangle_ingest_watch_retries_total ([0-9.E+]+)");
+            for (String run : List.of("hf-lora", "hf-fft")) {
+                Path dir = TrainerOutput.write(out.resolve(run), fixture.get(run), step, false);
+                if (run.equals("hf-fft") && step == 150) shard(dir);
+                String prefix = WATCHED + run + "/checkpoint-" + step + "/";
+                List<Path> files = files(dir);
+                Path marker = dir.resolve("trainer_state.json");
+                List<Path> rest = files.stream().filter(f -> !f.equals(marker)).toList();
+                if (step == 1) {
+                    // as HF Trainer writes it: the weights and everything else, then trainer_state.json last
+                    for (Path f : rest) putAndNotify(prefix + f.getFileName(), f);
+                    putAndNotify(prefix + "trainer_state.json", marker);
+                } else if (step == 30) {
+                    // every object is there; the notifications arrive shuffled (the marker's first), some twice
+                    for (Path f : files) s3.put(prefix + f.getFileName(), f, "application/octet-stream");
+                    List<Path> shuffled = new ArrayList<>(files);
+                    java.util.Collections.shuffle(shuffled, new java.util.Random(step + run.hashCode()));
+                    shuffled.remove(marker);
+                    shuffled.addFirst(marker);
+                    for (Path f : shuffled) notify(prefix + f.getFileName(), Files.size(f));
+                    notify(prefix + "trainer_state.json", Files.size(marker));
+                    notify(prefix + rest.getFirst().getFileName(), Files.size(rest.getFirst()));
+                } else {
+                    // a parallel upload: the marker lands before a shard (hf-fft: the second of two; hf-lora: the adapter)
+                    Path late = run.equals("hf-fft") ? dir.resolve("model-00002-of-00002.safetensors") : dir.resolve("adapter_model.safetensors");
+                    for (Path f : rest) if (!f.equals(late)) putAndNotify(prefix + f.getFileName(), f);
+                    putAndNotify(prefix + "trainer_state.json", marker);
+                    Thread.sleep(1500);
+                    putAndNotify(prefix + late.getFileName(), late);
+                }
+            }
+            if (step == 150) {
+                List<CheckpointIngested> all = ingested(runs, 6, Duration.ofSeconds(60));
+                assertEquals(6, all.size(), "the marker-first checkpoints came in once their shards had landed");
+                double retries = ServiceMetrics.sum(ServiceMetrics.scrape("checkpoint-ingest"), "entangle_ingest_watch_retries_total ([0-9.E+]+)");
+                assertTrue(retries > retriesBefore, "the service looked again for the late shards: " + retriesBefore + " -> " + retries);
+            }
+        }
+        // a replay of a step already registered
+        notify(WATCHED + "hf-lora/checkpoint-1/trainer_state.json", 1);
+
+        List<CheckpointIngested> events;
+        events = ingested(runs, Integer.MAX_VALUE, Duration.ofSeconds(4));   // and nothing more comes
+        Map<String, String> ids = oncePerStep(events, runs, STEPS);
+        for (CheckpointIngested e : events) {
+            assertEquals(4, e.getTargetsCount(), e.getRun() + " " + e.getStep());
+            assertFalse(e.getHasProbe());
+            if (e.getRun().equals("hf-fft")) assertEquals(BASE, e.getBaseId(), "the watched source's base");
+            double[] l = TrainerOutput.losses(fixture.get(e.getRun())).get(e.getStep());
+            assertEquals(l[1], e.getMetrics().getTestLoss(), 0, "eval_loss of " + e.getRun() + " step " + e.getStep());
+            assertEquals(l[0], e.getMetrics().getTrainLoss(), 0);
+        }
+        profiledOnce(new java.util.HashSet<>(ids.values()), 4);
+
+        // eval losses from trainer_state.json are the query's test_loss: Compare, Timeline, Sweep
+        var q = QueryGrpc.newBlockingStub(query).withDeadlineAfter(30, TimeUnit.SECONDS);
+        CompareResponse cmp = null;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            cmp = q.compare(CompareRequest.newBuilder().addRuns("hf-lora").addRuns("hf-fft").setTarget("layers.0.q_proj")
+                    .setStep(StepSelector.newBuilder().setLatest(true)).build());
+            if (cmp.getRunsList().stream().allMatch(r -> r.getFound() && r.getStep() == 150)) break;
+            Thread.sleep(250);
+        }
+        for (RunComparison rc : cmp.getRunsList()) {
+            assertTrue(rc.getFound(), rc.getRun());
+            assertEquals(150, rc.getStep());
+            assertEquals(TrainerOutput.losses(fixture.get(rc.getRun())).get(150L)[1], rc.getTestLoss(), 0, "Compare test_loss of " + rc.getRun());
+        }
+        List<TimelinePoint> tl = q.timeline(TimelineRequest.newBuilder().setRun("hf-lora").setTarget("layers.0.q_proj")
+                .setMetric(Metric.TEST_LOSS).build()).getPointsList();
+        assertEquals(STEPS, tl.stream().map(TimelinePoint::getStep).toList());
+        for (TimelinePoint p : tl) assertEquals(TrainerOutput.losses("lora-r16-a16").get(p.getStep())[1], p.getValue(), 0, "Timeline step " + p.getStep());
+        List<SweepPoint> sw = q.sweep(SweepRequest.newBuilder().addRuns("hf-lora").addRuns("hf-fft").setTarget("layers.0.q_proj")
+                .setBy(SweepAxis.LR).setStep(StepSelector.newBuilder().setLatest(true)).build()).getPointsList();
+        assertEquals(2, sw.size());
+        for (SweepPoint p : sw) {
+            assertEquals(TrainerOutput.losses(fixture.get(p.getRun())).get(150L)[1], p.getTestLoss(), 0, "Sweep test_loss of " + p.getRun());
+            assertEquals(TrainerOutput.learningRate(150), p.getX(), 0, "learning_rate at step 150 from log_history");
+        }
+    }
+
+    // ---- 3. a training job's checkpoint event -------------------------------------------------
+
+    @Test
+    @Order(3)
+    void aCheckpointEventRegistersAFolderAlreadyInTheBucket() throws Exception {
+        // a DoRA adapter (needs its base) that no notification announced
+        Path dora = DoraFixtures.write(tmp.resolve("job/hf-dora/checkpoint-150"), 9);
+        Files.write(dora.resolve("trainer_state.json"), TrainerOutput.trainerState("lora-r4-a16", 150));
+        for (String p : TrainerOutput.PICKLES) Files.write(dora.resolve(p), new byte[]{(byte) 0x80, 2});
+        String prefix = WATCHED + "jobs/hf-dora/checkpoint-150/";
+        for (Path f : files(dora)) s3.put(prefix + f.getFileName(), f, "application/octet-stream");
+        String json = "{\"bucket\":\"" + LocalStack.BUCKET + "\",\"prefix\":\"" + prefix + "\",\"run\":\"hf-dora\",\"step\":150,\"base\":\"" + BASE + "\"}";
+        publish(Topics.CHECKPOINTS_SAVED, "hf-dora", json.getBytes(StandardCharsets.UTF_8));
+        publish(Topics.CHECKPOINTS_SAVED, "hf-dora", json.getBytes(StandardCharsets.UTF_8));   // a duplicate
+        publish(Topics.CHECKPOINTS_SAVED, "hf-dora", CheckpointSaved.newBuilder().setBucket(LocalStack.BUCKET).setPrefix(prefix)
+                .setRun("hf-dora").setStep(150).setBase(BASE).build().toByteArray());      // the same as protobuf
+        List<CheckpointIngested> events = ingested(Set.of("hf-dora"), 1, Duration.ofSeconds(60));
+        events = ingested(Set.of("hf-dora"), Integer.MAX_VALUE, Duration.ofSeconds(4));
+        Map<String, String> ids = oncePerStep(events, Set.of("hf-dora"), List.of(150L));
+        CheckpointIngested e = events.getFirst();
+        assertEquals(dev.entangle.proto.events.v1.Method.DORA, e.getMethod());
+        assertEquals(BASE, e.getBaseId());
+        assertEquals(TrainerOutput.losses("lora-r4-a16").get(150L)[1], e.getMetrics().getTestLoss(), 0);
+        List<ProfileComputed> results = profiledOnce(Set.copyOf(ids.values()), 4).get(e.getCheckpointId());
+        // the stack's DoRA ΔW (base from its stored blobs) equals the offline profile (base from its folder)
+        var offline = new CheckpointProfiler(ProfileCalculator.fromEnvironment())
+                .profile(new CheckpointProfiler.Request(dora, Fixtures.base(), null, null, null, false)).get("deltas");
+        for (ProfileComputed r : results) {
+            var o = offline.get(r.getTarget()).get("profile");
+            var p = r.getProfiles(0);
+            assertEquals(o.size(), p.getCutsCount(), r.getTarget());
+            for (int i = 0; i < p.getCutsCount(); i++) {
+                assertEquals(o.get(i).get("S").doubleValue(), p.getCuts(i).getEntropy(), 1e-9, r.getTarget() + " cut " + (i + 1));
+            }
+        }
+    }
+
+    // ---- 4. bad events: dead-lettered with the reason, nothing stored ------------------------
+
+    @Test
+    @Order(4)
+    void badEventsAreDeadLetteredWithTheirReasonAndNothingElseIs() throws Exception {
+        long objects = 0;
+        for (String p : List.of("blobs/", "checkpoints/", "runs/")) objects += s3.list(p).size();
+        // notifications
+        bad(Topics.OBJECT_STORE_EVENTS, "bad/not-json", "this is {not JSON".getBytes(StandardCharsets.UTF_8), "not JSON");
+        bad(Topics.OBJECT_STORE_EVENTS, "no-such-bucket/training/x/checkpoint-1/trainer_state.json",
+                notification("no-such-bucket", "training/x/checkpoint-1/trainer_state.json", 10), "unknown bucket 'no-such-bucket'");
+        bad(Topics.OBJECT_STORE_EVENTS, "entangle/elsewhere/notes.txt", notification(LocalStack.BUCKET, "elsewhere/notes.txt", 10), "key outside any checkpoint");
+        bad(Topics.OBJECT_STORE_EVENTS, "entangle/training/loose.json", notification(LocalStack.BUCKET, WATCHED + "loose.json", 10), "key outside any checkpoint");
+        Path pickled = Files.createDirectories(tmp.resolve("pickled/checkpoint-5"));
+        Files.writeString(pickled.resolve("adapter_config.json"), Files.readString(Fixtures.root().resolve("runs/lora-r4-a16/checkpoint-1/adapter_config.json")));
+        Files.write(pickled.resolve("adapter_model.bin"), new byte[]{(byte) 0x80, 2, 'c'});
+        Files.write(pickled.resolve("trainer_state.json"), TrainerOutput.trainerState("lora-r4-a16", 1));
+        for (Path f : files(pickled)) s3.put(WATCHED + "pickled-run/checkpoint-5/" + f.getFileName(), f, "application/octet-stream");
+        bad(Topics.OBJECT_STORE_EVENTS, "entangle/training/pickled-run/checkpoint-5/trainer_state.json",
+                notification(LocalStack.BUCKET, WATCHED + "pickled-run/checkpoint-5/trainer_state.json", 10),
+                "s3://entangle/training/pickled-run/checkpoint-5/adapter_model.bin: pickle format refused");
+        // checkpoint events
+        bad(Topics.CHECKPOINTS_SAVED, "bad-event-garbage", "not an event".getBytes(StandardCharsets.UTF_8), "neither JSON nor a CheckpointSaved");
+        bad(Topics.CHECKPOINTS_SAVED, "bad-event-outside", ("{\"bucket\":\"entangle\",\"prefix\":\"elsewhere/run/checkpoint-1\"}").getBytes(StandardCharsets.UTF_8),
+                "is under no watched prefix");
+        bad(Topics.CHECKPOINTS_SAVED, "bad-event-typo", "{\"bucket\":\"entangle\",\"prefx\":\"training/x/\"}".getBytes(StandardCharsets.UTF_8),
+                "not a CheckpointSaved in JSON");
+        // last (it waits out the retries): a marker with no weights beside it
+        s3.put(WATCHED + "empty-run/checkpoint-5/trainer_state.json", TrainerOutput.trainerState("lora-r4-a16", 1), "application/json");
+        bad(Topics.OBJECT_STORE_EVENTS, "entangle/training/empty-run/checkpoint-5/trainer_state.json",
+                notification(LocalStack.BUCKET, WATCHED + "empty-run/checkpoint-5/trainer_state.json", 10),
+                "s3://entangle/training/empty-run/checkpoint-5: checkpoint incomplete");
+
+        Map<String, List<String>> dlq = deadLetters(badEvents.size(), Duration.ofSeconds(90));
+        assertEquals(badEvents.keySet(), dlq.keySet(), "only the deliberately bad events are dead-lettered: " + dlq);
+        badEvents.forEach((key, reason) -> {
+            assertEquals(1, dlq.get(key).size(), key + " once: " + dlq.get(key));
+            assertTrue(dlq.get(key).getFirst().contains(reason), key + ": " + dlq.get(key).getFirst());
+        });
+        assertTrue(dlq.get("entangle/training/empty-run/checkpoint-5/trainer_state.json").getFirst().contains("adapter_config.json"),
+                "says which files the folder lacks");
+        long after = 0;
+        for (String p : List.of("blobs/", "checkpoints/", "runs/")) after += s3.list(p).size();
+        assertEquals(objects, after, "nothing stored for a bad event");
+        assertTrue(stack.ready("checkpoint-ingest"), "the ingest service stays ready");
+    }
+
+    static void bad(String topic, String key, byte[] value, String reason) throws Exception {
+        badEvents.put(key, reason);
+        publish(topic, key, value);
+    }
 }

@@ -53,7 +53,9 @@ class IngestServiceTest {
     public static class InMemory implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            return InMemoryConnector.switchOutgoingChannelsToInMemory(Topics.CHECKPOINTS_INGESTED);
+            Map<String, String> m = new HashMap<>(InMemoryConnector.switchOutgoingChannelsToInMemory(Topics.CHECKPOINTS_INGESTED));
+            m.putAll(InMemoryConnector.switchIncomingChannelsToInMemory(Topics.OBJECT_STORE_EVENTS, Topics.CHECKPOINTS_SAVED));
+            return m;
         }
     }
 

@@ -248,6 +248,10 @@ public final class LocalStack {
         env.put("ENTANGLE_QUERY_HTTP_PORT", "" + ports.query());
         env.put("ENTANGLE_THEORY_HOST", "127.0.0.1");
         env.put("ENTANGLE_THEORY_PORT", "" + ports.theory());
+        // checkpoints written under s3://entangle/training/ are taken from events (FFT and DoRA against the demo's base);
+        // a folder still lacking files 10 s after its marker is dead-lettered (deployments wait minutes)
+        env.put("ENTANGLE_INGEST_WATCH_SOURCES", BUCKET + "/training/;base=tiny-llama");
+        env.put("ENTANGLE_INGEST_WATCH_GIVE_UP_AFTER", "PT10S");
         return env;
     }
 
@@ -321,7 +325,8 @@ public final class LocalStack {
         Properties p = new Properties();
         p.setProperty(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafkaBootstrap());
         try (Admin admin = Admin.create(p)) {
-            for (String t : List.of(Topics.CHECKPOINTS_INGESTED, Topics.PROFILE_TASKS, Topics.PROFILES_COMPUTED, Topics.PROFILE_TASKS_DLQ)) {
+            for (String t : List.of(Topics.CHECKPOINTS_INGESTED, Topics.PROFILE_TASKS, Topics.PROFILES_COMPUTED, Topics.PROFILE_TASKS_DLQ,
+                    Topics.OBJECT_STORE_EVENTS, Topics.CHECKPOINTS_SAVED, Topics.INGEST_EVENTS_DLQ)) {
                 while (true) {
                     try {
                         admin.createTopics(List.of(new NewTopic(t, PARTITIONS, (short) 1))).all().get();
