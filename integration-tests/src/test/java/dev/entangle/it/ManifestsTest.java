@@ -179,6 +179,11 @@ class ManifestsTest {
         assertNotNull(java.time.Duration.parse(cm.get("ENTANGLE_INGEST_WATCH_GIVE_UP_AFTER")));
         assertTrue(cm.containsKey("ENTANGLE_INGEST_WATCH_SOURCES"));
         assertTrue(props("checkpoint-ingest").getProperty("entangle.ingest.watch.sources").contains("ENTANGLE_INGEST_WATCH_SOURCES"));
+        String readme = Files.readString(root.resolve("examples/training-cluster/README.md"));
+        for (String t : List.of(Topics.OBJECT_STORE_EVENTS, Topics.CHECKPOINTS_SAVED, Topics.INGEST_EVENTS_DLQ)) {
+            assertTrue(readme.contains("`" + t + "`"), "examples/training-cluster names topic " + t);
+        }
+        assertTrue(readme.contains("mc event add") && readme.contains("MINIO_NOTIFY_KAFKA_TOPIC_"), "the MinIO set-up is documented");
     }
 
     @Test

@@ -433,10 +433,35 @@ class TrainingClusterTest {
         }
     }
 
+    /** examples/training-cluster/entangle_callback.py's on_save through a real broker (kafka-python: Debian python3-kafka). */
+    @Test
+    @Order(4)
+    void theTrainerCallbackPublishesACheckpointEventThatIsIngestedOnce() throws Exception {
+        Path python = Path.of("/usr/bin/python3");
+        boolean kafkaPython = Files.isExecutable(python)
+                && new ProcessBuilder(python.toString(), "-c", "import kafka").redirectErrorStream(true).start().waitFor() == 0;
+        org.junit.jupiter.api.Assumptions.assumeTrue(kafkaPython, "kafka-python is not installed for /usr/bin/python3 (apt-get install python3-kafka)");
+        Path out = tmp.resolve("callback/cb-run");
+        Path dir = TrainerOutput.write(out, "lora-r4-a16", 30, false);
+        for (Path f : files(dir)) s3.put(WATCHED + "cb/cb-run/checkpoint-30/" + f.getFileName(), f, "application/octet-stream");
+        Path examples = Fixtures.root().getParent().resolve("training-cluster");
+        ProcessBuilder pb = new ProcessBuilder(python.toString(), "test_entangle_callback.py", "--bootstrap", stack.kafkaBootstrap(),
+                out.toString(), "30", LocalStack.BUCKET, WATCHED + "cb").directory(examples.toFile()).redirectErrorStream(true);
+        pb.environment().put("PYTHONDONTWRITEBYTECODE", "1");
+        Process p = pb.start();
+        String printed = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), printed);
+        List<CheckpointIngested> events = ingested(Set.of("cb-run"), 1, Duration.ofSeconds(60));
+        events = ingested(Set.of("cb-run"), Integer.MAX_VALUE, Duration.ofSeconds(3));
+        oncePerStep(events, Set.of("cb-run"), List.of(30L));
+        assertEquals(TrainerOutput.losses("lora-r4-a16").get(30L)[1], events.getFirst().getMetrics().getTestLoss(), 0);
+    }
+
     // ---- 4. bad events: dead-lettered with the reason, nothing stored ------------------------
 
     @Test
-    @Order(4)
+    @Order(5)
     void badEventsAreDeadLetteredWithTheirReasonAndNothingElseIs() throws Exception {
         long objects = 0;
         for (String p : List.of("blobs/", "checkpoints/", "runs/")) objects += s3.list(p).size();
