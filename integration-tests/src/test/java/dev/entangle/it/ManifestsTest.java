@@ -145,12 +145,45 @@ class ManifestsTest {
             }
             channels.put(service, names);
         }
-        List<String> topics = List.of(Topics.CHECKPOINTS_INGESTED, Topics.PROFILE_TASKS, Topics.PROFILES_COMPUTED);
+        List<String> topics = List.of(Topics.CHECKPOINTS_INGESTED, Topics.PROFILE_TASKS, Topics.PROFILES_COMPUTED,
+                Topics.OBJECT_STORE_EVENTS, Topics.CHECKPOINTS_SAVED);
         channels.values().forEach(l -> l.forEach(c -> assertTrue(topics.contains(c), "channel " + c + " is a topic of dev.entangle.proto.Topics")));
-        assertTrue(channels.get("checkpoint-ingest").contains(Topics.CHECKPOINTS_INGESTED));
-        assertTrue(channels.get("profiler").containsAll(topics));
+        assertTrue(channels.get("checkpoint-ingest").containsAll(List.of(Topics.CHECKPOINTS_INGESTED, Topics.OBJECT_STORE_EVENTS, Topics.CHECKPOINTS_SAVED)));
+        assertTrue(channels.get("profiler").containsAll(List.of(Topics.CHECKPOINTS_INGESTED, Topics.PROFILE_TASKS, Topics.PROFILES_COMPUTED)));
         assertTrue(channels.get("query").contains(Topics.PROFILES_COMPUTED));
         assertEquals(Topics.PROFILE_TASKS_DLQ, props("profiler").getProperty("mp.messaging.incoming.profile-tasks.dead-letter-queue.topic"));
+        for (String t : List.of(Topics.OBJECT_STORE_EVENTS, Topics.CHECKPOINTS_SAVED)) {
+            assertEquals(Topics.INGEST_EVENTS_DLQ, props("checkpoint-ingest").getProperty("mp.messaging.incoming." + t + ".dead-letter-queue.topic"), t);
+            assertEquals("dead-letter-queue", props("checkpoint-ingest").getProperty("mp.messaging.incoming." + t + ".failure-strategy"), t);
+        }
+    }
+
+    /** The object-store watch: MinIO (compose) notifies the ingest's topic, and the watch settings parse where they are set. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void minioNotifiesTheTopicTheIngestServiceWatches() throws IOException {
+        try (Reader r = Files.newBufferedReader(root.resolve("deploy/docker-compose.yml"))) {
+            Map<String, Object> services = (Map<String, Object>) ((Map<String, Object>) new Yaml().load(r)).get("services");
+            Map<String, Object> minio = (Map<String, Object>) ((Map<String, Object>) services.get("minio")).get("environment");
+            List<String> topics = minio.entrySet().stream().filter(e -> e.getKey().startsWith("MINIO_NOTIFY_KAFKA_TOPIC_"))
+                    .map(e -> String.valueOf(e.getValue())).toList();
+            assertEquals(List.of(Topics.OBJECT_STORE_EVENTS), topics, "MinIO's Kafka notification target");
+            String id = minio.keySet().stream().filter(k -> k.startsWith("MINIO_NOTIFY_KAFKA_TOPIC_")).findFirst().orElseThrow()
+                    .substring("MINIO_NOTIFY_KAFKA_TOPIC_".length());
+            assertEquals("on", minio.get("MINIO_NOTIFY_KAFKA_ENABLE_" + id));
+            assertEquals("kafka:9092", minio.get("MINIO_NOTIFY_KAFKA_BROKERS_" + id));
+            Map<String, Object> ingest = (Map<String, Object>) ((Map<String, Object>) services.get("checkpoint-ingest")).get("environment");
+            assertNotNull(ingest.get("ENTANGLE_INGEST_WATCH_SOURCES"), "compose's ingest watches a bucket");
+        }
+        Map<String, String> cm = (Map<String, String>) byKindName.get("ConfigMap/entangle-config").get("data");
+        assertNotNull(java.time.Duration.parse(cm.get("ENTANGLE_INGEST_WATCH_GIVE_UP_AFTER")));
+        assertTrue(cm.containsKey("ENTANGLE_INGEST_WATCH_SOURCES"));
+        assertTrue(props("checkpoint-ingest").getProperty("entangle.ingest.watch.sources").contains("ENTANGLE_INGEST_WATCH_SOURCES"));
+        String readme = Files.readString(root.resolve("examples/training-cluster/README.md"));
+        for (String t : List.of(Topics.OBJECT_STORE_EVENTS, Topics.CHECKPOINTS_SAVED, Topics.INGEST_EVENTS_DLQ)) {
+            assertTrue(readme.contains("`" + t + "`"), "examples/training-cluster names topic " + t);
+        }
+        assertTrue(readme.contains("mc event add") && readme.contains("MINIO_NOTIFY_KAFKA_TOPIC_"), "the MinIO set-up is documented");
     }
 
     @Test

@@ -19,6 +19,20 @@ public final class Topics {
     public static final String PROFILE_TASKS_DLQ = "profile-tasks-dlq";
 
     /**
+     * Object-store event notifications in the S3 format ({@code Records[].eventName},
+     * {@code s3.bucket.name}, {@code s3.object.key} URL-encoded), as MinIO publishes them to Kafka
+     * natively (and S3 through a bridge): a watched checkpoint folder is registered when its
+     * completion marker lands.
+     */
+    public static final String OBJECT_STORE_EVENTS = "object-store-events";
+
+    /** {@code CheckpointSaved} (protobuf or JSON), from training jobs: a checkpoint folder in the object store is complete. */
+    public static final String CHECKPOINTS_SAVED = "checkpoints-saved";
+
+    /** Events of the two topics above that cannot be ingested (the bytes, with the reason in the {@code dead-letter-reason} header). */
+    public static final String INGEST_EVENTS_DLQ = "ingest-events-dlq";
+
+    /**
      * The profiler both plans tasks onto {@link #PROFILE_TASKS} and consumes them; SmallRye
      * forbids one channel name for both directions, so the planner's outgoing channel has this
      * name and {@code topic=profile-tasks}.
@@ -26,7 +40,8 @@ public final class Topics {
     public static final String PROFILE_TASKS_OUT = "profile-tasks-out";
 
     /** Every topic above (not the channel name {@link #PROFILE_TASKS_OUT}): what a stack creates. A new topic joins this list. */
-    public static final java.util.List<String> ALL = java.util.List.of(CHECKPOINTS_INGESTED, PROFILE_TASKS, PROFILES_COMPUTED, PROFILE_TASKS_DLQ);
+    public static final java.util.List<String> ALL = java.util.List.of(CHECKPOINTS_INGESTED, PROFILE_TASKS, PROFILES_COMPUTED, PROFILE_TASKS_DLQ,
+            OBJECT_STORE_EVENTS, CHECKPOINTS_SAVED, INGEST_EVENTS_DLQ);
 
     private Topics() {}
 }

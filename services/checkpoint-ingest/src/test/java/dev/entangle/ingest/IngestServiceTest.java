@@ -35,6 +35,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -52,7 +53,9 @@ class IngestServiceTest {
     public static class InMemory implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            return InMemoryConnector.switchOutgoingChannelsToInMemory(Topics.CHECKPOINTS_INGESTED);
+            Map<String, String> m = new HashMap<>(InMemoryConnector.switchOutgoingChannelsToInMemory(Topics.CHECKPOINTS_INGESTED));
+            m.putAll(InMemoryConnector.switchIncomingChannelsToInMemory(Topics.OBJECT_STORE_EVENTS, Topics.CHECKPOINTS_SAVED));
+            return m;
         }
     }
 
@@ -80,6 +83,14 @@ class IngestServiceTest {
                 assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode(), name);
                 String msg = e.getStatus().getDescription();
                 assertTrue(msg.contains("adapter_model.safetensors") && msg.contains(c.rule()), name + ": " + msg);
+                assertTrue(msg.startsWith("the upload/adapter_model.safetensors"), "no source given: the upload, not the spool folder: " + msg);
+                // with the folder named as the CLI names it, the refusal names the user's path
+                StatusRuntimeException named = assertInstanceOf(StatusRuntimeException.class, assertThrows(ExecutionException.class,
+                        () -> upload(ch, dir, UploadHeader.newBuilder().setRun("corrupt-run").setStep(1)
+                                .setSource("/home/ada/out/corrupt-run/checkpoint-1").build()).get(60, TimeUnit.SECONDS)).getCause());
+                String m2 = named.getStatus().getDescription();
+                assertTrue(m2.startsWith("/home/ada/out/corrupt-run/checkpoint-1/adapter_model.safetensors") && m2.contains(c.rule()), m2);
+                assertFalse(m2.contains("upload-") || m2.contains("entangle-ingest"), "the spool folder stays internal: " + m2);
             }
             assertEquals(0, connector.sink(Topics.CHECKPOINTS_INGESTED).received().size(), "no event for a refused upload");
         } finally {

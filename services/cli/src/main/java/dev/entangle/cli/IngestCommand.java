@@ -19,19 +19,23 @@ import java.util.concurrent.atomic.AtomicLong;
 
 @Command(name = "ingest", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Upload a checkpoint folder to the ingest service (gRPC streaming), or register a base model.",
-                "The folder is checked locally first; only safetensors and JSON files travel."})
+                "The folder is checked locally first; only the weights, their configs and the trainer's reports travel",
+                "(pickles such as optimizer.pt are never opened nor sent). As HF Trainer writes PATH/RUN/checkpoint-N,",
+                "the run is RUN and the step trainer_state.json's global_step (else N), unless given."})
 final class IngestCommand implements java.util.concurrent.Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "CHECKPOINT_DIR")
     Path dir;
 
-    @Option(names = "--run", paramLabel = "NAME", description = "Run name (default: from trainer_event.json).")
+    @Option(names = "--run", paramLabel = "NAME",
+            description = "Run name (default: trainer_event.json, else the folder above checkpoint-N).")
     String run;
 
-    @Option(names = "--step", paramLabel = "N", description = "Training step (default: trainer_event.json or checkpoint-N).")
+    @Option(names = "--step", paramLabel = "N",
+            description = "Training step (default: trainer_event.json, else trainer_state.json's global_step, else checkpoint-N).")
     Long step;
 
-    @Option(names = "--base", paramLabel = "BASE_ID", description = "Registered base model (full fine-tuning checkpoints).")
+    @Option(names = "--base", paramLabel = "BASE_ID", description = "Registered base model (full fine-tuning and DoRA checkpoints).")
     String base;
 
     @Option(names = "--base-model", paramLabel = "NAME", description = "Register DIR as a base model under NAME.")
@@ -56,6 +60,10 @@ final class IngestCommand implements java.util.concurrent.Callable<Integer> {
             if (step != null) h.setStep(step);
             if (base != null) h.setBaseId(base);
             if (baseModel != null) h.setBaseModelName(baseModel);
+            Uploader.picklesNote(dir).ifPresent(n -> {
+                err.println("  " + n);
+                err.flush();
+            });
             AtomicLong lastShown = new AtomicLong();
             IngestResult r = Uploader.upload(channel, dir, h.build(), p -> {
                 if (p.getBytesReceived() > lastShown.get()) {
@@ -64,6 +72,8 @@ final class IngestCommand implements java.util.concurrent.Callable<Integer> {
                     err.flush();
                 }
             });
+            r.getNotesList().forEach(n -> err.println("  " + n));
+            err.flush();
             spec.commandLine().getOut().println(com.google.protobuf.util.JsonFormat.printer().print(r));
             spec.commandLine().getOut().flush();
             return 0;

@@ -41,7 +41,7 @@ final class ProfileCommand implements Callable<Integer> {
             description = "HF full model, PEFT LoRA adapter or MPS adapter folder.")
     Path checkpoint;
 
-    @Option(names = "--base", paramLabel = "BASE_DIR", description = "Base model folder (needed for full fine-tuning: ΔW = W − W_base).")
+    @Option(names = "--base", paramLabel = "BASE_DIR", description = "Base model folder (needed for full fine-tuning, ΔW = W − W_base, and DoRA, ΔW = m ⊙ (W_base + s·B·A)/‖·‖ − W_base).")
     Path base;
 
     @Option(names = "--probe", paramLabel = "FILE", description = "attention_probe.safetensors to use (default: the one in CHECKPOINT_DIR, if any).")

@@ -2,6 +2,7 @@ package dev.entangle.cli;
 
 import com.google.protobuf.ByteString;
 import dev.entangle.core.checkpoint.Checkpoint;
+import dev.entangle.core.checkpoint.CheckpointFiles;
 import dev.entangle.proto.ingest.v1.CheckpointIngestGrpc;
 import dev.entangle.proto.ingest.v1.FileChunk;
 import dev.entangle.proto.ingest.v1.IngestResult;
@@ -30,9 +31,12 @@ import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 /**
- * Client side of the ingest service's streaming upload: a header naming run / step / base,
- * then the folder's safetensors and JSON files in chunks; progress messages while the server
- * receives, validates, stores and publishes; one result at the end.
+ * Client side of the ingest service's streaming upload: a header naming run / step / base and
+ * the folder as the user knows it (its absolute path: refusals name it, and with no run or step
+ * given its names are read as HF Trainer's output_dir/checkpoint-N), then the files analysis
+ * reads in chunks — pickles (optimizer, scheduler, RNG state, training arguments), tokenizer
+ * files and model cards never travel; progress messages while the server receives, validates,
+ * stores and publishes; one result at the end.
  */
 public final class Uploader {
 
@@ -44,13 +48,17 @@ public final class Uploader {
 
     private Uploader() {}
 
-    /** The files that travel: safetensors and JSON (configs, trainer event); anything else stays. */
+    /** The files that travel: what analysis reads ({@link CheckpointFiles#needed}); anything else stays. */
     public static List<Path> files(Path dir) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(Files::isRegularFile).filter(p -> {
-                String n = p.getFileName().toString();
-                return n.endsWith(".safetensors") || n.endsWith(".json");
-            }).sorted().toList();
+            return s.filter(Files::isRegularFile).filter(p -> CheckpointFiles.needed(p.getFileName().toString())).sorted().toList();
+        }
+    }
+
+    /** The folder's pickles, said once: they stay on the user's machine. */
+    public static java.util.Optional<String> picklesNote(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return CheckpointFiles.picklesNote(s.map(p -> p.getFileName().toString()).toList());
         }
     }
 
@@ -96,7 +104,8 @@ public final class Uploader {
                 if (!done.isDone()) done.completeExceptionally(new IllegalStateException("the ingest service ended without a result"));
             }
         });
-        up.onNext(UploadRequest.newBuilder().setHeader(header).build());
+        UploadHeader h = header.getSource().isBlank() ? header.toBuilder().setSource(dir.toAbsolutePath().normalize().toString()).build() : header;
+        up.onNext(UploadRequest.newBuilder().setHeader(h).build());
         byte[] buf = new byte[CHUNK];
         outer:
         for (Path f : files(dir)) {

@@ -175,6 +175,10 @@ public final class LocalStack {
         for (Component s : Component.SERVICES) env.put(s.portVariable(), "" + port(s));
         env.put("ENTANGLE_THEORY_HOST", "127.0.0.1");
         env.put("ENTANGLE_THEORY_PORT", "" + port(Component.THEORY));
+        // checkpoints written under s3://entangle/training/ are taken from events (FFT and DoRA against the demo's base);
+        // a folder still lacking files 10 s after its marker is dead-lettered (deployments wait minutes)
+        env.put("ENTANGLE_INGEST_WATCH_SOURCES", BUCKET + "/training/;base=tiny-llama");
+        env.put("ENTANGLE_INGEST_WATCH_GIVE_UP_AFTER", "PT10S");
         return env;
     }
 

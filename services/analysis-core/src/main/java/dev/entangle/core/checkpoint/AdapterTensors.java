@@ -13,12 +13,16 @@ import java.util.regex.Pattern;
  * PEFT LoRA {@code .lora_A[.NAME].weight} [r, in] and {@code .lora_B[.NAME].weight} [out, r]
  * (NAME: the adapter's name where PEFT writes one); the MPS adapter (this project's format,
  * examples/tiny-llama/FIXTURES.md) {@code .mps_A.core1} [r, χ, d1], {@code .mps_A.core2} [χ, 1, d2]
- * and {@code .mps_B.weight} [out, r].
+ * and {@code .mps_B.weight} [out, r]; DoRA adds {@code .lora_magnitude_vector} [out] (PEFT
+ * saves its {@code lora_magnitude_vector.<adapter>.weight} under that name: peft.tuners.lora.model
+ * {@code _get_adapter_state_dict}).
  */
 public final class AdapterTensors {
 
     public static final String LORA_A = "lora_A";
     public static final String LORA_B = "lora_B";
+    /** DoRA's per-output-row magnitude m. */
+    public static final String LORA_MAGNITUDE = "lora_magnitude_vector";
     /** The suffix that marks a LoRA module (its A factor). */
     public static final String LORA_MODULE_SUFFIX = "\\.lora_A(?:\\.[^.]+)?\\.weight";
     /** The suffix that marks an MPS-adapter module (its first core). */
@@ -26,7 +30,7 @@ public final class AdapterTensors {
 
     /** PEFT's wrapper around the model's own names. */
     private static final String PEFT_WRAPPER = "base_model.model.";
-    private static final Pattern ADAPTER_TENSOR = Pattern.compile(".*\\.(lora_A|lora_B|mps_A|mps_B)(\\..*)?$");
+    private static final Pattern ADAPTER_TENSOR = Pattern.compile(".*\\.(lora_A|lora_B|lora_magnitude_vector|mps_A|mps_B)(\\..*)?$");
     private static final Pattern ADAPTER_MODULE = Pattern.compile("(?:.*\\.)?layers\\.\\d+\\.(?:.*\\.)?([A-Za-z0-9_]+)\\.(?:lora_A|mps_A)(?:\\..*)?$");
 
     private AdapterTensors() {}
@@ -54,6 +58,16 @@ public final class AdapterTensors {
         if (named.size() == 1) return named.getFirst();
         throw new CheckpointException(src.location(), plain, named.isEmpty() ? "tensor missing" : "ambiguous module",
                 named.isEmpty() ? "LoRA needs both lora_A and lora_B" : "several adapters: " + named);
+    }
+
+    /** DoRA's magnitude vector m [out] of the module at {@code prefix} (plain, or the one named adapter's). */
+    public static String doraMagnitude(TensorSource src, String prefix) {
+        String plain = prefix + "." + LORA_MAGNITUDE;
+        if (src.contains(plain)) return plain;
+        List<String> named = src.names().stream().filter(n -> n.startsWith(plain + ".")).toList();
+        if (named.size() == 1) return named.getFirst();
+        throw new CheckpointException(src.location(), plain, named.isEmpty() ? "tensor missing" : "ambiguous module",
+                named.isEmpty() ? "DoRA (use_dora) needs each module's lora_magnitude_vector" : "several adapters: " + named);
     }
 
     public static String mpsCore1(String prefix) { return prefix + ".mps_A.core1"; }

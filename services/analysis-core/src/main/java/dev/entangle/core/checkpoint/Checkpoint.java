@@ -23,8 +23,9 @@ import java.util.stream.Stream;
  *   <li>{@code config.json} + {@code model.safetensors} (or a sharded
  *       {@code model.safetensors.index.json}, or {@code model-*.safetensors}) → full model.</li>
  * </ul>
- * Other files (README.md, optimizer states, trainer state) are ignored; weights stored only as
- * pickle ({@code *.bin}, {@code *.pt}) are refused.
+ * Other files (README.md, tokenizer files, trainer state) are ignored and pickles (optimizer and
+ * scheduler state, RNG state, training arguments) never opened; weights stored only as pickle
+ * ({@code *.bin}, {@code *.pt}) are refused ({@link CheckpointFiles}).
  */
 public final class Checkpoint implements AutoCloseable {
 
@@ -77,7 +78,7 @@ public final class Checkpoint implements AutoCloseable {
         JsonNode root = readJson(configFile);
         AdapterConfig cfg = AdapterConfig.parse(configFile, root);
         CheckpointKind kind = switch (cfg.peftType()) {
-            case "LORA" -> CheckpointKind.LORA;
+            case "LORA" -> cfg.useDora() ? CheckpointKind.DORA : CheckpointKind.LORA;
             case "MPS" -> CheckpointKind.MPS;
             default -> throw new CheckpointException(configFile, null, "unsupported peft_type",
                     "'" + cfg.peftType() + "' (supported: LORA, MPS)");
@@ -117,14 +118,7 @@ public final class Checkpoint implements AutoCloseable {
     }
 
     private static void refusePickleWeights(Path dir, String stem) {
-        Optional<Path> pickle = list(dir).filter(p -> {
-            String n = p.getFileName().toString();
-            return n.startsWith(stem) && (n.endsWith(".bin") || n.endsWith(".pt") || n.endsWith(".pth"));
-        }).findFirst();
-        pickle.ifPresent(p -> {
-            throw new CheckpointException(p, null, "pickle format refused",
-                    "pickle files can execute code when loaded; save with safetensors (safe_serialization=True)");
-        });
+        CheckpointFiles.refusePickleWeights(dir, list(dir).map(p -> p.getFileName().toString()).toList(), stem);
     }
 
     private static Stream<Path> list(Path dir) {
@@ -160,6 +154,16 @@ public final class Checkpoint implements AutoCloseable {
 
     /** The checkpoint's config as written: adapter_config.json for adapters, config.json for full models. */
     public JsonNode config() { return config; }
+
+    /**
+     * The adapter's modules_to_save (trained whole and stored beside the adapter, e.g. a new
+     * classification head): named in reports, not profiled — they are no update of a base weight
+     * that the adapter factors into.
+     */
+    public Optional<String> modulesToSaveNote() {
+        if (adapter == null || adapter.modulesToSave().isEmpty()) return Optional.empty();
+        return Optional.of("modules_to_save " + adapter.modulesToSave() + " are trained whole and stored with the adapter; reported, not profiled");
+    }
 
     /** The attention probe beside the weights, if the training job captured one. */
     public Optional<Path> attentionProbe() {

@@ -13,7 +13,12 @@ public enum CheckpointKind {
     /** PEFT LoRA adapter: adapter_config.json with peft_type LORA; ΔW = (α/r)·B·A. */
     LORA("lora"),
     /** MPS adapter: adapter_config.json with peft_type MPS; ΔW = (α/r)·B·A_mps. */
-    MPS("mps");
+    MPS("mps"),
+    /**
+     * PEFT DoRA adapter: adapter_config.json with peft_type LORA and use_dora; ΔW =
+     * m ⊙ (W₀ + s·B·A) / ‖W₀ + s·B·A‖ (norm of each output row) − W₀, so it needs the base W₀.
+     */
+    DORA("dora");
 
     private final String method;
 
@@ -23,6 +28,12 @@ public enum CheckpointKind {
 
     /** The fine-tuning method name used in events and reports. */
     public String method() { return method; }
+
+    /** Whether ΔW needs the base model's weights (full fine-tuning, DoRA). */
+    public boolean needsBase() { return this == FULL_MODEL || this == DORA; }
+
+    /** Whether the checkpoint is an adapter (its tensors are the adapter's, configured by adapter_config.json). */
+    public boolean adapter() { return this != FULL_MODEL; }
 
     /** The kind whose method name this is. */
     public static Optional<CheckpointKind> ofMethod(String method) {

@@ -1,17 +1,22 @@
 package dev.entangle.core.delta;
 
 import dev.entangle.core.CheckpointException;
+import dev.entangle.core.checkpoint.AdapterTensors;
 import dev.entangle.core.checkpoint.Checkpoint;
+import dev.entangle.core.checkpoint.CheckpointKind;
+import dev.entangle.core.checkpoint.ModuleTensors;
 import dev.entangle.core.checkpoint.ModuleTensors.Located;
 import dev.entangle.core.profile.Target;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 
 /**
  * ΔW of the target modules of every layer, in double whatever the stored dtype, by the rule of
- * the checkpoint's kind ({@link FullFineTuningDelta}, {@link LoraDelta}, {@link MpsDelta}).
+ * the checkpoint's kind ({@link FullFineTuningDelta}, {@link LoraDelta}, {@link DoraDelta}, {@link MpsDelta}).
  */
 public final class DeltaAssembler {
 
@@ -66,6 +71,35 @@ public final class DeltaAssembler {
             throw new CheckpointException(ckpt.tensors().location(), null, "target module not found", "no tensors for " + key);
         }
         return rule.assemble(loc);
+    }
+
+    /**
+     * Checks a DoRA adapter's modules against a base known only by its weights' shapes (ingest
+     * checks against a registered base's manifest; forming ΔW itself needs W₀'s values): every
+     * module's A and B as LoRA's, its magnitude vector m [out] finite, and W₀ present with the
+     * matching shape. {@code baseShapes}: target "layers.{i}.{module}" → W₀'s shape;
+     * {@code baseWhere} names the base in refusals. Returns the module targets, in layer order.
+     */
+    public static List<String> checkDora(Checkpoint ckpt, Map<String, long[]> baseShapes, Path baseWhere) {
+        if (ckpt.kind() != CheckpointKind.DORA) throw new IllegalArgumentException("not a DoRA checkpoint: " + ckpt.kind());
+        DeltaRule rule = DeltaRule.of(ckpt, null);
+        List<Located> found = new ArrayList<>(ModuleTensors.locate(ckpt.tensors(), modulesOf(ckpt), rule.moduleSuffix()).values());
+        found.sort(Comparator.comparingInt(Located::layer).thenComparing(Located::module));
+        if (found.isEmpty()) {
+            throw new CheckpointException(ckpt.tensors().location(), null, "no adapter tensors", "no lora_A tensors under layers.{i}");
+        }
+        List<String> targets = new ArrayList<>();
+        for (Located loc : found) {
+            DoraDelta.check(ckpt, loc, baseShapes.get(loc.target().key()), baseWhere);
+            targets.add(loc.target().key());
+        }
+        return targets;
+    }
+
+    private static List<String> modulesOf(Checkpoint ckpt) {
+        java.util.Set<String> modules = new java.util.LinkedHashSet<>();
+        for (String n : ckpt.tensors().names()) AdapterTensors.moduleOf(n).ifPresent(modules::add);
+        return List.copyOf(modules);
     }
 
     /**

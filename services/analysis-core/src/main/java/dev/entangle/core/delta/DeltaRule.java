@@ -13,9 +13,10 @@ import java.util.Map;
 /**
  * How one kind of checkpoint forms ΔW of a linear module, one class per kind as PEFT's
  * {@code get_delta_weight} is one method per layer type: full fine-tuning (W − W_base), LoRA
- * (s·B·A) and the MPS adapter (s·B·A_mps). {@link DeltaAssembler} picks the rule.
+ * (s·B·A), DoRA (m ⊙ (W₀ + s·B·A)/‖·‖ − W₀) and the MPS adapter (s·B·A_mps).
+ * {@link DeltaAssembler} picks the rule.
  */
-abstract sealed class DeltaRule permits FullFineTuningDelta, LoraDelta, MpsDelta {
+abstract sealed class DeltaRule permits FullFineTuningDelta, LoraDelta, DoraDelta, MpsDelta {
 
     final Checkpoint ckpt;
 
@@ -23,11 +24,12 @@ abstract sealed class DeltaRule permits FullFineTuningDelta, LoraDelta, MpsDelta
         this.ckpt = ckpt;
     }
 
-    /** The rule of the checkpoint's kind ({@code base}: full fine-tuning's W_base, else unused). */
+    /** The rule of the checkpoint's kind ({@code base}: W_base of full fine-tuning and DoRA, else unused). */
     static DeltaRule of(Checkpoint ckpt, Checkpoint base) {
         return switch (ckpt.kind()) {
             case FULL_MODEL -> new FullFineTuningDelta(ckpt, base);
             case LORA -> new LoraDelta(ckpt);
+            case DORA -> new DoraDelta(ckpt, base);
             case MPS -> new MpsDelta(ckpt);
         };
     }
@@ -35,7 +37,7 @@ abstract sealed class DeltaRule permits FullFineTuningDelta, LoraDelta, MpsDelta
     /** The regex after a module's prefix that marks the module in this kind's tensors. */
     abstract String moduleSuffix();
 
-    /** Checks what forming any ΔW needs besides the module's own tensors (full fine-tuning: the base). */
+    /** Checks what forming any ΔW needs besides the module's own tensors (full fine-tuning, DoRA: the base). */
     void requireInputs() {}
 
     /** ΔW of one located module. */

@@ -16,6 +16,12 @@ import java.util.Arrays;
  */
 final class LoraDelta extends DeltaRule {
 
+    /**
+     * One module's LoRA factors as stored, checked: A [r, in], B [out, r] (PyTorch layout, before
+     * any fan_in_fan_out transpose) and PEFT's scaling s for the module.
+     */
+    record Factors(String moduleName, String aName, String bName, double[] a, double[] b, int r, int in, int out, double scaling) {}
+
     LoraDelta(Checkpoint ckpt) {
         super(ckpt);
     }
@@ -25,6 +31,20 @@ final class LoraDelta extends DeltaRule {
 
     @Override
     DeltaMatrix assemble(Located loc) {
+        AdapterConfig cfg = ckpt.adapter().orElseThrow();
+        Factors f = factors(ckpt, loc);
+        double[] bs = scaled(f.b(), f.scaling());
+        // PEFT: transpose(B @ A, fan_in_fan_out) * scaling, and (B·A)ᵀ = Aᵀ·Bᵀ
+        DeltaMatrix.LowRank lr = cfg.fanInFanOut()
+                ? new DeltaMatrix.LowRank(transpose(f.a(), f.r(), f.in()), transpose(bs, f.out(), f.r()), f.r())
+                : new DeltaMatrix.LowRank(bs, f.a(), f.r());
+        int rows = cfg.fanInFanOut() ? f.in() : f.out();
+        int cols = cfg.fanInFanOut() ? f.out() : f.in();
+        return DeltaMatrix.lowRank(loc.layer(), loc.module(), rows, cols, lr, zeroWarning(lr));
+    }
+
+    /** Reads and checks a module's A and B against each other and the config (target, rank), shared with DoRA. */
+    static Factors factors(Checkpoint ckpt, Located loc) {
         AdapterConfig cfg = ckpt.adapter().orElseThrow();
         TensorSource src = ckpt.tensors();
         String aName = AdapterTensors.loraFactor(src, loc.prefix(), AdapterTensors.LORA_A);
@@ -41,20 +61,13 @@ final class LoraDelta extends DeltaRule {
                     "B is " + Arrays.toString(tb.shape()) + " but A is " + Arrays.toString(ta.shape()) + " (need B [out, r], A [r, in])");
         }
         String moduleName = AdapterTensors.peftModuleName(loc.prefix());
+        cfg.requireTargeted(moduleName, aName);
         int rCfg = cfg.rankFor(moduleName);
         if (rCfg != r) {
             throw new CheckpointException(src.location(), aName, "r in config != tensor rank",
                     "adapter_config.json gives r=" + rCfg + " for " + moduleName + ", lora_A has " + r + " rows");
         }
-        double[] bs = scaled(src.readDoubles(bName), cfg.scalingFor(moduleName));
-        double[] a = src.readDoubles(aName);
-        // PEFT: transpose(B @ A, fan_in_fan_out) * scaling, and (B·A)ᵀ = Aᵀ·Bᵀ
-        DeltaMatrix.LowRank f = cfg.fanInFanOut()
-                ? new DeltaMatrix.LowRank(transpose(a, r, in), transpose(bs, outF, r), r)
-                : new DeltaMatrix.LowRank(bs, a, r);
-        int rows = cfg.fanInFanOut() ? in : outF;
-        int cols = cfg.fanInFanOut() ? outF : in;
-        return DeltaMatrix.lowRank(loc.layer(), loc.module(), rows, cols, f, zeroWarning(f));
+        return new Factors(moduleName, aName, bName, src.readDoubles(aName), src.readDoubles(bName), r, in, outF, cfg.scalingFor(moduleName));
     }
 
     static double[] transpose(double[] x, int rows, int cols) {

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.entangle.core.attention.AttentionAnalysis;
 import dev.entangle.core.attention.AttentionProbe;
 import dev.entangle.core.checkpoint.Checkpoint;
-import dev.entangle.core.checkpoint.CheckpointKind;
 import dev.entangle.core.delta.DeltaAssembler;
 import dev.entangle.core.delta.DeltaMatrix;
 import dev.entangle.core.safetensors.SafetensorsFile;
@@ -49,9 +48,10 @@ public final class CheckpointProfiler {
             info.put("method", ckpt.kind().method());
             if (base != null) info.put("base", base.dir().toString());
             info.put("engine", calculator.linearAlgebra().name());
-            if (ckpt.kind() != CheckpointKind.FULL_MODEL && base != null) {
+            if (!ckpt.kind().needsBase() && base != null) {
                 info.put("note", "--base is not needed for an adapter checkpoint and was not used");
             }
+            ckpt.modulesToSaveNote().ifPresent(n -> info.put("modules_to_save", n));
             ObjectNode deltas = doc.putObject("deltas");
             List<DeltaMatrix> found = req.modules().isEmpty()
                     ? DeltaAssembler.deltasPresent(ckpt, base, DeltaAssembler.DEFAULT_MODULES)

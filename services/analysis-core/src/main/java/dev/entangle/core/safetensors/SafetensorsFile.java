@@ -118,11 +118,19 @@ public final class SafetensorsFile implements TensorSource {
         }
     }
 
+    /** File suffixes of pickle-based formats (PyTorch's torch.save, Python's pickle). */
+    private static final java.util.List<String> PICKLE_SUFFIXES = java.util.List.of(".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt");
+
+    /** Whether a file name is of a pickle-based format: such files run code when loaded and are never opened. */
+    public static boolean isPickleName(String fileName) {
+        String name = fileName.toLowerCase(java.util.Locale.ROOT);
+        return PICKLE_SUFFIXES.stream().anyMatch(name::endsWith);
+    }
+
     /** Pickle-based formats run code when loaded; we never open them. */
     static void refuseUnsafeFormats(Path file) {
-        String name = file.getFileName() == null ? "" : file.getFileName().toString().toLowerCase();
-        if (name.endsWith(".bin") || name.endsWith(".pt") || name.endsWith(".pth")
-                || name.endsWith(".pkl") || name.endsWith(".pickle") || name.endsWith(".ckpt")) {
+        String name = file.getFileName() == null ? "" : file.getFileName().toString();
+        if (isPickleName(name)) {
             throw new CheckpointException(file, null, "pickle format refused",
                     "pickle files can execute code when loaded; save the checkpoint with safetensors "
                             + "(save_pretrained(..., safe_serialization=True))");

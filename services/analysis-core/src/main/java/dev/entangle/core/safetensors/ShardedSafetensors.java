@@ -38,16 +38,7 @@ public final class ShardedSafetensors implements TensorSource {
         } catch (IOException e) {
             throw new CheckpointException(index, null, "index not valid JSON", e.getMessage(), e);
         }
-        JsonNode wm = root == null ? null : root.get("weight_map");
-        if (wm == null || !wm.isObject()) {
-            throw new CheckpointException(index, null, "index has no weight_map", null);
-        }
-        Map<String, String> weightMap = new LinkedHashMap<>();
-        for (Map.Entry<String, JsonNode> e : wm.properties()) {
-            String shard = e.getValue().asText();
-            checkShardName(index, e.getKey(), shard);
-            weightMap.put(e.getKey(), shard);
-        }
+        Map<String, String> weightMap = weightMap(index, root);
         Map<String, String> metadata = new LinkedHashMap<>();
         JsonNode md = root.get("metadata");
         if (md != null && md.isObject()) md.properties().forEach(e -> metadata.put(e.getKey(), e.getValue().asText()));
@@ -67,6 +58,25 @@ public final class ShardedSafetensors implements TensorSource {
             throw ex;
         }
         return s;
+    }
+
+    /** The shard files an index names (checked: plain safetensors file names beside it), sorted. */
+    public static Set<String> shardNames(Path index, JsonNode root) {
+        return new java.util.TreeSet<>(weightMap(index, root).values());
+    }
+
+    private static Map<String, String> weightMap(Path index, JsonNode root) {
+        JsonNode wm = root == null ? null : root.get("weight_map");
+        if (wm == null || !wm.isObject()) {
+            throw new CheckpointException(index, null, "index has no weight_map", null);
+        }
+        Map<String, String> weightMap = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> e : wm.properties()) {
+            String shard = e.getValue().asText();
+            checkShardName(index, e.getKey(), shard);
+            weightMap.put(e.getKey(), shard);
+        }
+        return weightMap;
     }
 
     /** A shard must be a plain file name beside the index: no directories, no "..", no absolute paths. */

@@ -95,14 +95,18 @@ class DeltaAssemblerTest {
     }
 
     @Test
-    void refusesRankMismatchDoraAndUnknownModules() throws IOException {
+    void refusesRankMismatchDoraWithoutBaseAndUnknownModules() throws IOException {
         Path d = lora("", 5);
         CheckpointException e = assertThrows(CheckpointException.class, () -> only(d));
         assertEquals("r in config != tensor rank", e.rule());
         assertTrue(e.getMessage().contains("lora_A"), e.getMessage());
 
         Files.writeString(d.resolve("adapter_config.json"), "{\"peft_type\":\"LORA\",\"r\":2,\"lora_alpha\":8,\"use_dora\":true}");
-        assertEquals("DoRA not supported", assertThrows(CheckpointException.class, () -> Checkpoint.open(d)).rule());
+        try (Checkpoint c = Checkpoint.open(d)) {
+            assertEquals(CheckpointKind.DORA, c.kind());
+            assertEquals("missing base for DoRA", assertThrows(CheckpointException.class,
+                    () -> DeltaAssembler.deltas(c, null, List.of("q_proj"))).rule());
+        }
 
         Files.writeString(d.resolve("adapter_config.json"), "{\"peft_type\":\"LORA\",\"r\":2,\"lora_alpha\":8}");
         try (Checkpoint c = Checkpoint.open(d)) {

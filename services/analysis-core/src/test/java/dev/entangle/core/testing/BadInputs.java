@@ -58,6 +58,28 @@ public final class BadInputs {
         return dir;
     }
 
+    /** {@link #goodLora} as DoRA: use_dora, with the magnitude vector m [8] PEFT saves beside A and B. */
+    public static Path goodDora(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        new SafetensorsWriter()
+                .add(A, DType.F32, new long[]{2, 8}, values(16))
+                .add(B, DType.F32, new long[]{8, 2}, values(16))
+                .add(A.replace("lora_A.weight", "lora_magnitude_vector"), DType.F32, new long[]{8}, values(8))
+                .write(dir.resolve("adapter_model.safetensors"));
+        Files.writeString(dir.resolve("adapter_config.json"), CONFIG.replace("}", ",\"use_dora\":true}"));
+        return dir;
+    }
+
+    /** A base full model for {@link #goodDora}: layer 0's q_proj W₀ [8, 8]. */
+    public static Path doraBase(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        double[] w = new double[64];
+        for (int i = 0; i < 64; i++) w[i] = Math.cos(0.7 * i + 0.3);
+        new SafetensorsWriter().add("model.layers.0.self_attn.q_proj.weight", DType.F32, new long[]{8, 8}, w).write(dir.resolve("model.safetensors"));
+        Files.writeString(dir.resolve("config.json"), "{\"model_type\":\"llama\",\"hidden_size\":8}");
+        return dir;
+    }
+
     /** A LoRA folder whose adapter_model.safetensors has the given raw header and data. */
     static Built rawAdapter(Path dir, String header, byte[] data) throws IOException {
         Path d = goodLora(dir.resolve("ckpt"));
@@ -168,9 +190,18 @@ public final class BadInputs {
             Files.writeString(d.resolve("adapter_config.json"), "{\"peft_type\":\"LORA\",\"lora_alpha\":4}");
             return new Built(d, null);
         }));
-        c.add(new Case("DoRA adapter", "DoRA not supported", dir -> {
+        c.add(new Case("DoRA without a base", "missing base for DoRA", dir -> {
+            Path d = goodDora(dir.resolve("ckpt"));
+            return new Built(d, null);
+        }));
+        c.add(new Case("DoRA without its magnitude vector", "tensor missing", dir -> {
             Path d = goodLora(dir.resolve("ckpt"));
             Files.writeString(d.resolve("adapter_config.json"), CONFIG.replace("}", ",\"use_dora\":true}"));
+            return new Built(d, doraBase(dir.resolve("base")));
+        }));
+        c.add(new Case("adapter module not in target_modules", "module not targeted", dir -> {
+            Path d = goodLora(dir.resolve("ckpt"));
+            Files.writeString(d.resolve("adapter_config.json"), CONFIG.replace("[\"q_proj\"]", "[\"v_proj\"]"));
             return new Built(d, null);
         }));
         c.add(new Case("unsupported peft_type", "unsupported peft_type", dir -> {

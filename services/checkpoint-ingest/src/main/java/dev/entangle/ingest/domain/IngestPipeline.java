@@ -35,7 +35,10 @@ public class IngestPipeline {
     @Inject
     MeterRegistry registry;
 
-    /** A checkpoint folder (spooled upload or registered prefix); {@code baseModelName} set: register a base. */
+    /**
+     * A checkpoint folder (spooled upload or registered prefix; {@code req.source()} names it as
+     * the user does); {@code baseModelName} set: register a base.
+     */
     public IngestResult ingest(Path dir, IngestRequest req, String baseModelName) throws IOException {
         try {
             IngestOutcome outcome = baseModelName != null && !baseModelName.isBlank()
@@ -54,9 +57,10 @@ public class IngestPipeline {
             registry.counter("entangle_ingest_uploads_total", "outcome", state.name().toLowerCase()).increment();
             registry.counter("entangle_ingest_bytes_stored_total").increment(outcome.bytesStored());
             LOG.infof("ingested %s %s step %s as %s (%s)", m.method(), m.run(), m.step(), m.id(), state);
+            outcome.notes().forEach(n -> LOG.infof("  %s", n));
             IngestResult.Builder r = IngestResult.newBuilder().setCheckpointId(m.id()).setState(state)
                     .setMethod(CheckpointEvents.method(m)).setBaseModel(m.isBase())
-                    .addAllTargets(m.targets()).setBytesStored(outcome.bytesStored());
+                    .addAllTargets(m.targets()).setBytesStored(outcome.bytesStored()).addAllNotes(outcome.notes());
             if (m.run() != null) r.setRun(m.run()).setStep(m.step()).setManifestKey(Layout.checkpointManifest(m.id()));
             else r.setManifestKey(Layout.baseManifest(m.id()));
             return r.build();

@@ -5,6 +5,7 @@ import dev.entangle.ingest.config.IngestConfig;
 import dev.entangle.ingest.core.IngestRequest;
 import dev.entangle.ingest.core.RunOwnershipException;
 import dev.entangle.ingest.domain.IngestPipeline;
+import dev.entangle.ingest.domain.ObjectStoreFolders;
 import dev.entangle.proto.ingest.v1.CheckpointIngest;
 import dev.entangle.proto.ingest.v1.IngestResult;
 import dev.entangle.proto.ingest.v1.RegisterRequest;
@@ -15,7 +16,6 @@ import dev.entangle.proto.ingest.v1.UploadResponse;
 import dev.entangle.objectstore.ObjectStoreSettings;
 import dev.entangle.store.Layout;
 import dev.entangle.security.TenantAccess;
-import dev.entangle.store.S3ObjectStore;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.quarkus.grpc.GrpcService;
@@ -27,9 +27,7 @@ import jakarta.inject.Inject;
 import org.jboss.logging.Logger;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 
 /** The CheckpointIngest gRPC API (proto/entangle/ingest/v1/ingest.proto). */
@@ -45,6 +43,9 @@ public class IngestGrpcService implements CheckpointIngest {
 
     @Inject
     IngestConfig config;
+
+    @Inject
+    ObjectStoreFolders folders;
 
     @Inject
     ObjectStoreSettings s3;
@@ -94,7 +95,7 @@ public class IngestGrpcService implements CheckpointIngest {
                             Path dir = session.finish();
                             em.emit(progress("validating", session));
                             UploadHeader h = session.header();
-                            IngestResult r = pipeline.ingest(dir, request(h).withTenant(tenant), h.getBaseModelName());
+                            IngestResult r = pipeline.ingest(dir, request(h).withTenant(tenant).withSource(session.source()), h.getBaseModelName());
                             em.emit(UploadResponse.newBuilder().setResult(r).build());
                             em.complete();
                         } catch (Exception e) {
@@ -123,30 +124,15 @@ public class IngestGrpcService implements CheckpointIngest {
 
     private IngestResult registerBlocking(RegisterRequest req) throws IOException {
         String bucket = req.getBucket().isBlank() ? s3.bucket() : req.getBucket();
-        S3ObjectStore source = new S3ObjectStore(s3.forBucket(bucket));
-        String prefix = req.getPrefix().endsWith("/") || req.getPrefix().isEmpty() ? req.getPrefix() : req.getPrefix() + "/";
-        List<String> keys = source.list(prefix);
-        if (keys.isEmpty()) {
-            throw new CheckpointException(null, null, "nothing at prefix", "s3://" + bucket + "/" + prefix + " holds no objects");
-        }
-        try (UploadSession session = new UploadSession(config.ingest().spoolDir(), config.ingest().maxUploadBytes())) {
-            session.accept(UploadRequest.newBuilder().setHeader(req.getHeader()).build());
-            // Register places whole objects, not chunks: the session gives the folder and its clean-up.
-            Path dir = session.finishEmpty();
-            for (String key : keys) {
-                Path target = dir.resolve(UploadSession.checkPath(key.substring(prefix.length())));
-                Files.createDirectories(target.getParent());
-                source.download(key, target);
-            }
-            return pipeline.ingest(dir, request(req.getHeader()), req.getHeader().getBaseModelName());
-        }
+        return folders.register(bucket, req.getPrefix(), request(req.getHeader()), req.getHeader().getBaseModelName());
     }
 
-    private static IngestRequest request(UploadHeader h) {
+    /** What the header says; {@code source} is left to the caller (the session's, or the bucket + prefix). */
+    public static IngestRequest request(UploadHeader h) {
         return new IngestRequest(h.getRun().isBlank() ? null : Layout.requireName(h.getRun(), "run"),
                 h.hasStep() ? h.getStep() : null, h.getBaseId().isBlank() ? null : h.getBaseId(),
                 h.hasLearningRate() ? h.getLearningRate() : null, h.hasTrainLoss() ? h.getTrainLoss() : null,
-                h.hasTestLoss() ? h.getTestLoss() : null, null);
+                h.hasTestLoss() ? h.getTestLoss() : null, null, null);
     }
 
     private static UploadResponse progress(String stage, UploadSession s) {

@@ -1,6 +1,8 @@
 package dev.entangle.ingest.grpc;
 
 import dev.entangle.core.CheckpointException;
+import dev.entangle.ingest.core.CheckpointSource;
+import dev.entangle.ingest.core.ScratchFolder;
 import dev.entangle.proto.ingest.v1.FileChunk;
 import dev.entangle.proto.ingest.v1.UploadHeader;
 import dev.entangle.proto.ingest.v1.UploadRequest;
@@ -11,18 +13,21 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.stream.Stream;
 
 /**
  * One upload in flight: the header, then file chunks written straight to a private spool folder
- * (never held in memory), with the path and size rules enforced as they arrive. Closing it
- * deletes the folder, whatever happened.
+ * (never held in memory), with the path and size rules enforced as they arrive. Refusals name the
+ * folder as the header's {@code source} gives it, never the spool folder. Closing it deletes the
+ * folder, whatever happened.
  */
 final class UploadSession implements AutoCloseable {
 
+    /** How a refusal names an upload whose client gave no source. */
+    static final String UNNAMED = "the upload";
+
+    private final ScratchFolder scratch;
     private final Path dir;
     private final long maxBytes;
     private final Map<String, FileChannel> files = new HashMap<>();
@@ -32,9 +37,14 @@ final class UploadSession implements AutoCloseable {
     private String currentFile = "";
 
     UploadSession(Path spoolRoot, long maxBytes) throws IOException {
-        Files.createDirectories(spoolRoot);
-        this.dir = Files.createTempDirectory(spoolRoot, "upload-");
+        this.scratch = ScratchFolder.create(spoolRoot, "upload-");
+        this.dir = scratch.path();
         this.maxBytes = maxBytes;
+    }
+
+    /** The folder as the user names it (the header's source), for the ingester and its refusals. */
+    CheckpointSource source() {
+        return header == null || header.getSource().isBlank() ? CheckpointSource.unnamed(UNNAMED) : CheckpointSource.ofPath(header.getSource());
     }
 
     void accept(UploadRequest req) throws IOException {
@@ -55,11 +65,11 @@ final class UploadSession implements AutoCloseable {
         String rel = checkPath(c.getPath());
         long expected = sizes.getOrDefault(rel, 0L);
         if (c.getOffset() != expected) {
-            throw invalid("chunk out of order", rel + ": offset " + c.getOffset() + ", expected " + expected);
+            throw invalid(rel, "chunk out of order", "offset " + c.getOffset() + ", expected " + expected);
         }
         received += c.getData().size();
         if (received > maxBytes) {
-            throw invalid("upload size limit", "more than " + maxBytes + " bytes");
+            throw invalid(rel, "upload size limit", "more than " + maxBytes + " bytes");
         }
         FileChannel ch = files.get(rel);
         if (ch == null) {
@@ -75,21 +85,36 @@ final class UploadSession implements AutoCloseable {
     }
 
     /** Relative, normalised, inside the folder: no "..", no absolute paths, no empty segments. */
-    static String checkPath(String p) {
+    String checkPath(String p) {
+        try {
+            return safePath(p);
+        } catch (CheckpointException e) {
+            throw e.shownAs(dir, source().shownAs());
+        }
+    }
+
+    /** The path rule on its own (no session: the names are the user's). */
+    static String safePath(String p) {
         if (p.isEmpty() || p.startsWith("/") || p.startsWith("\\") || p.contains("\\") || p.contains("\0")
                 || Path.of(p).isAbsolute()) {
-            throw invalid("unsafe file path", "'" + p + "' must be a relative path inside the checkpoint folder");
+            throw new CheckpointException(null, null, "unsafe file path", "'" + p + "' must be a relative path inside the checkpoint folder");
         }
         for (String seg : p.split("/")) {
             if (seg.isEmpty() || seg.equals(".") || seg.equals("..")) {
-                throw invalid("unsafe file path", "'" + p + "' must not contain '.', '..' or empty segments");
+                throw new CheckpointException(null, null, "unsafe file path", "'" + p + "' must not contain '.', '..' or empty segments");
             }
         }
         return p;
     }
 
-    private static CheckpointException invalid(String rule, String detail) {
-        return new CheckpointException(null, null, rule, detail);
+    /** A refusal of the upload as a whole, naming it as the user does. */
+    private CheckpointException invalid(String rule, String detail) {
+        return new CheckpointException(null, null, rule, detail).shownAs(dir, source().shownAs());
+    }
+
+    /** A refusal of one of its files. */
+    private CheckpointException invalid(String file, String rule, String detail) {
+        return new CheckpointException(dir.resolve(file), null, rule, detail).shownAs(dir, source().shownAs());
     }
 
     /** Closes the files and returns the folder holding the complete checkpoint. */
@@ -97,11 +122,6 @@ final class UploadSession implements AutoCloseable {
         if (header == null) throw invalid("header missing", "the upload sent no UploadHeader");
         if (files.isEmpty()) throw invalid("no files", "the upload sent no file chunks");
         closeFiles();
-        return dir;
-    }
-
-    /** The folder, for callers that place whole files themselves (registration from the object store). */
-    Path finishEmpty() {
         return dir;
     }
 
@@ -123,10 +143,6 @@ final class UploadSession implements AutoCloseable {
         } catch (IOException ignored) {
             // the folder goes below regardless
         }
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        } catch (IOException ignored) {
-            // a leftover spool folder holds no object and no event; the next start may clean it
-        }
+        scratch.close();
     }
 }

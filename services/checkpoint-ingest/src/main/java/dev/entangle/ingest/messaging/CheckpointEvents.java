@@ -71,6 +71,7 @@ public class CheckpointEvents {
             case LORA -> Method.LORA;
             case FULL_MODEL -> Method.FFT;
             case MPS -> Method.MPS;
+            case DORA -> Method.DORA;
         }).orElse(Method.METHOD_UNSPECIFIED);
     }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.entangle.core.CheckpointException;
 import dev.entangle.core.checkpoint.AdapterConfig;
 import dev.entangle.core.checkpoint.Checkpoint;
+import dev.entangle.core.checkpoint.CheckpointFiles;
 import dev.entangle.core.checkpoint.CheckpointKind;
 import dev.entangle.store.CheckpointManifest;
 import dev.entangle.store.CheckpointManifest.Blob;
@@ -12,12 +13,12 @@ import dev.entangle.store.ObjectStore;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Turns a checkpoint folder into durable, content-addressed objects and a manifest, validating
@@ -31,8 +32,6 @@ import java.util.regex.Pattern;
  * ({@link ManifestCommit}). The caller publishes the event and then calls {@link #markPublished}.
  */
 public final class CheckpointIngester {
-
-    private static final Pattern CHECKPOINT_DIR = Pattern.compile("checkpoint-(\\d+)");
 
     private final ObjectStore store;
     private final Path spoolRoot;
@@ -53,13 +52,24 @@ public final class CheckpointIngester {
         this.commit = new ManifestCommit(store);
     }
 
-    /** Ingests a training checkpoint (LoRA, MPS adapter or full model). */
+    /**
+     * Ingests a training checkpoint (LoRA, DoRA, MPS adapter or full model) from the folder
+     * {@code dir}. When {@code req.source()} names the folder as its user knows it (an upload, a
+     * registration from the object store), every refusal names that instead of {@code dir}.
+     */
     public IngestOutcome ingest(Path dir, IngestRequest req) throws IOException {
+        if (req.source() == null) return ingestAt(dir, req, CheckpointSource.ofPath(dir.toAbsolutePath().normalize().toString()));
+        try {
+            return ingestAt(dir, req, req.source());
+        } catch (CheckpointException e) {
+            throw e.shownAs(dir, req.source().shownAs());
+        }
+    }
+
+    private IngestOutcome ingestAt(Path dir, IngestRequest req, CheckpointSource source) throws IOException {
         Optional<TrainerEvent> event = TrainerEvent.read(dir);
-        String run = Layout.requireName(firstNonNull(req.run(), event.map(TrainerEvent::run).orElse(null), dir, "run"), "run");
-        long step = req.step() != null ? req.step()
-                : event.map(TrainerEvent::step).orElseGet(() -> stepFromFolder(dir));
-        if (req.tenant() != null) owners.require(run, req.tenant(), String.valueOf(dir));
+        TrainerReport report = TrainerReport.of(dir, source, req, event);
+        if (req.tenant() != null) owners.require(report.run(), req.tenant(), source.shownAs());
         try (Checkpoint ckpt = Checkpoint.open(dir)) {
             String method = ckpt.kind().method();
             event.map(TrainerEvent::method).ifPresent(m -> {
@@ -70,13 +80,16 @@ public final class CheckpointIngester {
             });
             TensorSelection sel = switch (ckpt.kind()) {
                 case LORA, MPS -> TensorSelection.adapter(ckpt);
+                case DORA -> TensorSelection.dora(ckpt, req.baseId(), registeredBase(ckpt, req.baseId()));
                 case FULL_MODEL -> TensorSelection.fullModel(ckpt, fftModules, req.baseId(), registeredBase(ckpt, req.baseId()));
             };
-            CheckpointManifest.Hyper hyper = hyper(ckpt, event, req);
-            CheckpointManifest.Metrics metrics = new CheckpointManifest.Metrics(
-                    firstNonNull(req.trainLoss(), event.map(TrainerEvent::trainLoss).orElse(null)),
-                    firstNonNull(req.testLoss(), event.map(TrainerEvent::testLoss).orElse(null)));
-            return store(dir, ckpt, sel, run, step, method, req.baseId(), hyper, metrics, req.tenant());
+            String baseId = ckpt.kind().needsBase() ? req.baseId() : null;
+            CheckpointManifest.Hyper hyper = hyper(ckpt, event, report);
+            CheckpointManifest.Metrics metrics = new CheckpointManifest.Metrics(report.trainLoss(), report.testLoss());
+            List<String> notes = new ArrayList<>();
+            CheckpointFiles.picklesNote(fileNames(dir)).ifPresent(notes::add);
+            ckpt.modulesToSaveNote().ifPresent(notes::add);
+            return store(dir, ckpt, sel, report.run(), report.step(), method, baseId, hyper, metrics, req.tenant(), source, notes);
         }
     }
 
@@ -96,12 +109,13 @@ public final class CheckpointIngester {
                     if (!sameTensors(m.tensors(), spool.blobs())) {
                         throw new CheckpointException(dir, null, "base name taken", "base model '" + name + "' is registered with other weights");
                     }
-                    return new IngestOutcome(m, IngestOutcome.State.DUPLICATE, 0);
+                    return new IngestOutcome(m, IngestOutcome.State.DUPLICATE, 0, List.of());
                 }
                 CheckpointManifest m = new CheckpointManifest(CheckpointManifest.SCHEMA, name, null, null, CheckpointManifest.BASE_METHOD,
                         null, null, null, ckpt.config(), spool.blobs(), null, 0, List.of(), System.currentTimeMillis(), null);
                 long bytes = commit.commit(spool, m, key, null);
-                return new IngestOutcome(m, IngestOutcome.State.NEW, bytes);
+                if (bytes == ManifestCommit.LOST_RACE) return new IngestOutcome(m, IngestOutcome.State.DUPLICATE, 0, List.of());
+                return new IngestOutcome(m, IngestOutcome.State.NEW, bytes, List.of());
             }
         }
     }
@@ -119,18 +133,21 @@ public final class CheckpointIngester {
         store.put(Layout.published(checkpointId), new byte[0], "application/octet-stream");
     }
 
-    /** The base model a full fine-tuning checkpoint is measured against, as registered. */
+    /** The base model a full fine-tuning or DoRA checkpoint is measured against, as registered. */
     private CheckpointManifest registeredBase(Checkpoint ckpt, String baseId) throws IOException {
         if (baseId == null) {
-            throw new CheckpointException(ckpt.dir(), null, "missing base for FFT",
-                    "a full fine-tuning checkpoint needs a registered base model (--base BASE_ID)");
+            boolean dora = ckpt.kind() == CheckpointKind.DORA;
+            throw new CheckpointException(ckpt.dir(), null, dora ? "missing base for DoRA" : "missing base for FFT",
+                    (dora ? "a DoRA adapter (use_dora)" : "a full fine-tuning checkpoint")
+                            + " needs a registered base model (--base BASE_ID), as its ΔW depends on W_base");
         }
         return store.read(Layout.baseManifest(baseId)).map(CheckpointIngester::parse).orElseThrow(() ->
                 new CheckpointException(ckpt.dir(), null, "unknown base model", "'" + baseId + "' is not registered; ingest it with --base-model first"));
     }
 
     private IngestOutcome store(Path dir, Checkpoint ckpt, TensorSelection sel, String run, long step, String method, String baseId,
-                                CheckpointManifest.Hyper hyper, CheckpointManifest.Metrics metrics, String tenant) throws IOException {
+                                CheckpointManifest.Hyper hyper, CheckpointManifest.Metrics metrics, String tenant,
+                                CheckpointSource source, List<String> notes) throws IOException {
         JsonNode config = ckpt.config();
         try (Spool spool = Spool.write(spoolRoot, ckpt.tensors(), sel.tensors(), sel.probe())) {
             String id = CheckpointId.of(run, step, method, baseId, config, spool);
@@ -139,7 +156,7 @@ public final class CheckpointIngester {
             if (existing.isPresent()) {
                 CheckpointManifest m = parse(existing.get());
                 boolean published = store.exists(Layout.published(id));
-                return new IngestOutcome(m, published ? IngestOutcome.State.DUPLICATE : IngestOutcome.State.UNPUBLISHED, 0);
+                return new IngestOutcome(m, published ? IngestOutcome.State.DUPLICATE : IngestOutcome.State.UNPUBLISHED, 0, notes);
             }
             Optional<byte[]> indexed = store.read(Layout.runStep(run, step));
             if (indexed.isPresent() && !new String(indexed.get(), StandardCharsets.UTF_8).equals(id)) {
@@ -149,45 +166,37 @@ public final class CheckpointIngester {
             }
             CheckpointManifest m = new CheckpointManifest(CheckpointManifest.SCHEMA, id, run, step, method, baseId, hyper, metrics,
                     config, spool.blobs(), spool.probe(), sel.probeLayers(), sel.targets(), System.currentTimeMillis(), tenant);
-            if (tenant != null) owners.claim(run, tenant, String.valueOf(dir));
+            if (tenant != null) owners.claim(run, tenant, source.shownAs());
             long bytes = commit.commit(spool, m, manifestKey, Layout.runStep(run, step));
-            return new IngestOutcome(m, IngestOutcome.State.NEW, bytes);
+            if (bytes == ManifestCommit.LOST_RACE) {
+                // the same checkpoint committed meanwhile by another ingest, which announces it
+                return new IngestOutcome(parse(store.read(manifestKey).orElseThrow()), IngestOutcome.State.DUPLICATE, 0, notes);
+            }
+            return new IngestOutcome(m, IngestOutcome.State.NEW, bytes, notes);
         }
     }
 
     // ---- small helpers ------------------------------------------------------------------------
 
-    private static CheckpointManifest.Hyper hyper(Checkpoint ckpt, Optional<TrainerEvent> ev, IngestRequest req) {
+    /** r, α, rsLoRA and χ as the adapter config gives them (what ΔW is formed with), else as reported; the learning rate as reported. */
+    private static CheckpointManifest.Hyper hyper(Checkpoint ckpt, Optional<TrainerEvent> ev, TrainerReport report) {
         Optional<AdapterConfig> cfg = ckpt.adapter();
         Integer r = cfg.map(AdapterConfig::r).orElse(ev.map(TrainerEvent::rank).orElse(null));
         Double alpha = cfg.map(AdapterConfig::loraAlpha).orElse(ev.map(TrainerEvent::loraAlpha).orElse(null));
         Boolean rslora = cfg.map(AdapterConfig::useRslora).orElse(null);
         Integer bond = cfg.map(AdapterConfig::bondDim).orElse(ev.map(TrainerEvent::bondDim).orElse(null));
-        Double lr = firstNonNull(req.learningRate(), ev.map(TrainerEvent::learningRate).orElse(null));
-        return new CheckpointManifest.Hyper(r, alpha, rslora, bond, lr);
+        return new CheckpointManifest.Hyper(r, alpha, rslora, bond, report.learningRate());
+    }
+
+    private static List<String> fileNames(Path dir) throws IOException {
+        try (var s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).toList();
+        }
     }
 
     private static boolean sameTensors(Map<String, Blob> a, Map<String, Blob> b) {
         if (!a.keySet().equals(b.keySet())) return false;
         return a.entrySet().stream().allMatch(e -> e.getValue().sha256().equals(b.get(e.getKey()).sha256()));
-    }
-
-    private static long stepFromFolder(Path dir) {
-        Matcher m = CHECKPOINT_DIR.matcher(String.valueOf(dir.toAbsolutePath().normalize().getFileName()));
-        if (!m.matches()) {
-            throw new CheckpointException(dir, null, "step unknown", "give --step, a trainer_event.json with \"step\", or a folder named checkpoint-N");
-        }
-        return Long.parseLong(m.group(1));
-    }
-
-    private static String firstNonNull(String a, String b, Path dir, String what) {
-        if (a != null) return a;
-        if (b != null) return b;
-        throw new CheckpointException(dir, null, what + " unknown", "give --" + what + " or a trainer_event.json with \"" + what + "\"");
-    }
-
-    private static <T> T firstNonNull(T a, T b) {
-        return a != null ? a : b;
     }
 
     private static CheckpointManifest parse(byte[] json) {

@@ -24,7 +24,15 @@ final class ManifestCommit {
         this.store = store;
     }
 
-    /** Writes the spool's blobs, the manifest at {@code manifestKey} and (when given) the index; the bytes uploaded. */
+    /** Returned by {@link #commit} when another ingest committed the same manifest first. */
+    static final long LOST_RACE = -1;
+
+    /**
+     * Writes the spool's blobs, the manifest at {@code manifestKey} and (when given) the index; the
+     * bytes uploaded. The manifest is written only if absent (a conditional write): two ingests of
+     * one checkpoint at once (an object-store notification and a checkpoint event, say) commit it
+     * once; the loser returns {@link #LOST_RACE} and keeps its blobs, which are the winner's too.
+     */
     long commit(Spool spool, CheckpointManifest m, String manifestKey, String indexKey) throws IOException {
         List<String> created = new ArrayList<>();
         long bytes = 0;
@@ -33,7 +41,7 @@ final class ManifestCommit {
                 bytes += upload(e.getValue(), spool.file(e.getKey()), created);
             }
             if (spool.probe() != null) bytes += upload(spool.probe(), spool.probeFile(), created);
-            store.put(manifestKey, m.toJson(), "application/json");
+            if (!store.putIfAbsent(manifestKey, m.toJson(), "application/json")) return LOST_RACE;
             created.add(manifestKey);
             if (indexKey != null) store.put(indexKey, m.id().getBytes(StandardCharsets.UTF_8), "text/plain");
             return bytes;

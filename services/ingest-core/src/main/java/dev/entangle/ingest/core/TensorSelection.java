@@ -20,7 +20,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * What of a checkpoint is stored, checked before anything is: the tensors analysis reads, the
@@ -45,6 +47,25 @@ record TensorSelection(List<String> tensors, List<String> targets, Path probe, i
         }
         List<DeltaMatrix> deltas = DeltaAssembler.deltas(ckpt, null, List.copyOf(modules));
         return withProbe(ckpt, names, deltas.stream().map(DeltaMatrix::key).toList());
+    }
+
+    /**
+     * A DoRA adapter's tensors (A, B and each module's magnitude m), checked against the
+     * registered base's stored shapes: ΔW itself needs W₀'s values, which the profiler reads from
+     * the base's blobs. Only what the base keeps can be measured (its registered modules).
+     */
+    static TensorSelection dora(Checkpoint ckpt, String baseId, CheckpointManifest base) {
+        List<String> names = ckpt.tensors().names().stream().filter(AdapterTensors::isAdapterTensor).sorted().toList();
+        Map<String, long[]> shapes = new TreeMap<>();
+        base.tensors().forEach((name, b) -> {
+            try {
+                shapes.put(ModuleTensors.targetOfWeight(name).key(), b.shape().stream().mapToLong(Long::longValue).toArray());
+            } catch (IllegalArgumentException notALayerWeight) {
+                // a base keeps only layers.{i}.{module}.weight tensors; anything else has no target
+            }
+        });
+        List<String> targets = DeltaAssembler.checkDora(ckpt, shapes, Path.of(Layout.baseManifest(baseId)));
+        return withProbe(ckpt, names, targets);
     }
 
     /** A full fine-tuning checkpoint's weights, against the registered base's manifest (same architecture, shapes). */

@@ -34,7 +34,7 @@ class BadInputIngestTest {
             String baseId = b.base() != null ? "base" : null;
             Set<String> before = new TreeSet<>(store.objects.keySet());
             CheckpointException e = assertThrows(CheckpointException.class,
-                    () -> ingester.ingest(b.checkpoint(), new IngestRequest("run", 1L, c.name().startsWith("FFT") ? null : baseId, null, null, null, null)));
+                    () -> ingester.ingest(b.checkpoint(), new IngestRequest("run", 1L, c.name().startsWith("FFT") ? null : baseId, null, null, null, null, null)));
             assertEquals(c.rule(), e.rule(), e.getMessage());
             assertEquals(before, new TreeSet<>(store.objects.keySet()), "no object written");
         }));
