@@ -58,6 +58,12 @@ final class OpenBlasLibrary {
 
     final String config;
     final MethodHandle dsyrk, ssyrk, dgemm, dsyev, dsyevd, ssyev, setNumThreads;
+    /**
+     * cblas_sgemm as a critical call that reads and writes Java arrays in place (the forward
+     * pass's activations and weights): no copies in or out. A critical call holds the garbage
+     * collector until it returns, which for one GEMM of the forward is a fraction of a second.
+     */
+    final MethodHandle sgemmInPlace;
 
     private OpenBlasLibrary(SymbolLookup lib) {
         // cblas_?syrk(order, uplo, trans, n, k, alpha, A, lda, beta, C, ldc)
@@ -71,6 +77,10 @@ final class OpenBlasLibrary {
         dsyevd = fn(lib, "LAPACKE_dsyevd", JAVA_INT, JAVA_INT, JAVA_BYTE, JAVA_BYTE, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
         ssyev = fn(lib, "LAPACKE_ssyev", JAVA_INT, JAVA_INT, JAVA_BYTE, JAVA_BYTE, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
         setNumThreads = fn(lib, "openblas_set_num_threads", null, JAVA_INT);
+        // cblas_sgemm(order, transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
+        sgemmInPlace = LINKER.downcallHandle(lib.find("cblas_sgemm").orElseThrow(() -> new IllegalStateException("OpenBLAS " + VERSION + " has no cblas_sgemm")),
+                FunctionDescriptor.ofVoid(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_FLOAT, ADDRESS, JAVA_INT,
+                        ADDRESS, JAVA_INT, JAVA_FLOAT, ADDRESS, JAVA_INT), Linker.Option.critical(true));
         try {
             config = ((MemorySegment) fn(lib, "openblas_get_config", ADDRESS).invokeExact()).reinterpret(256).getString(0);
         } catch (Throwable t) {

@@ -312,6 +312,49 @@ public final class SafetensorsFile implements TensorSource {
         return out;
     }
 
+    @Override
+    public float[] readFloats(String name) {
+        TensorInfo t = info(name);
+        return readFloatSpan(t, 0, t.elementCount());
+    }
+
+    @Override
+    public float[] readRowsFloat(String name, int[] rows) {
+        TensorInfo t = info(name);
+        int width = TensorSource.rowWidth(t, rows);
+        float[] out = new float[Math.multiplyExact(rows.length, width)];
+        for (int i = 0; i < rows.length; i++) {
+            System.arraycopy(readFloatSpan(t, (long) rows[i] * width, width), 0, out, i * width, width);
+        }
+        return out;
+    }
+
+    /** Elements [first, first + count) of a tensor, decoded into float32; non-finite values refused. */
+    private float[] readFloatSpan(TensorInfo t, long first, long count) {
+        String name = t.name();
+        if (!t.dtype().floating() && (t.dtype() == DType.F8_E4M3 || t.dtype() == DType.F8_E5M2 || t.dtype() == DType.BOOL)) {
+            throw new CheckpointException(file, name, "dtype not readable as numbers", t.dtype().toString());
+        }
+        if (count > Integer.MAX_VALUE - 8) {
+            throw new CheckpointException(file, name, "tensor too large", count + " elements do not fit one array");
+        }
+        float[] out = new float[(int) count];
+        if (count == 0) return out;
+        int width = t.dtype().bytes();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment seg = channel.map(FileChannel.MapMode.READ_ONLY, dataStart + t.begin() + first * width, count * width, arena);
+            decodeFloats(t.dtype(), seg, out);
+        } catch (IOException e) {
+            throw new CheckpointException(file, name, "unreadable file", e.getMessage(), e);
+        }
+        for (int i = 0; i < out.length; i++) {
+            if (!Float.isFinite(out[i])) {
+                throw new CheckpointException(file, name, "non-finite value", out[i] + " at flat index " + (first + i));
+            }
+        }
+        return out;
+    }
+
     /**
      * Streams a tensor's values through a finiteness check without materialising it (bounded
      * memory for tensors of any size); a CheckpointException names the tensor and the index.
@@ -387,6 +430,21 @@ public final class SafetensorsFile implements TensorSource {
             case U16 -> { for (int i = 0; i < n; i++) out[i] = seg.get(I16, 2L * i) & 0xFFFF; }
             case U8 -> { for (int i = 0; i < n; i++) out[i] = seg.get(ValueLayout.JAVA_BYTE, i) & 0xFF; }
             default -> throw new IllegalArgumentException("no decoder for " + dtype);
+        }
+    }
+
+    /** Decode into float32: exact for F32/F16/BF16 (and integers up to 2^24), F64 rounded to nearest. */
+    static void decodeFloats(DType dtype, MemorySegment seg, float[] out) {
+        int n = out.length;
+        switch (dtype) {
+            case F32 -> MemorySegment.copy(seg, F32, 0, out, 0, n);
+            case F16 -> { for (int i = 0; i < n; i++) out[i] = Float.float16ToFloat(seg.get(I16, 2L * i)); }
+            case BF16 -> { for (int i = 0; i < n; i++) out[i] = Float.intBitsToFloat((seg.get(I16, 2L * i) & 0xFFFF) << 16); }
+            default -> {
+                double[] d = new double[n];
+                decode(dtype, seg, d);
+                for (int i = 0; i < n; i++) out[i] = (float) d[i];
+            }
         }
     }
 

@@ -110,6 +110,12 @@ public final class ShardedSafetensors implements TensorSource {
     public double[] readDoubles(String name) { return shardOf(name).readDoubles(name); }
 
     @Override
+    public float[] readFloats(String name) { return shardOf(name).readFloats(name); }
+
+    @Override
+    public float[] readRowsFloat(String name, int[] rows) { return shardOf(name).readRowsFloat(name, rows); }
+
+    @Override
     public void requireFinite(String name) { shardOf(name).requireFinite(name); }
 
     @Override
