@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.entangle.core.CheckpointException;
+import dev.entangle.core.safetensors.DType;
 import dev.entangle.core.safetensors.TensorInfo;
 import dev.entangle.core.safetensors.TensorSource;
 
@@ -152,10 +153,20 @@ public final class AttentionProbe {
     /** The captured attention of every head, each [T, T] row-major. */
     public Optional<double[][]> capturedAttention(int layer) {
         if (!hasCapturedAttention(layer)) return Optional.empty();
-        double[] all = src.readDoubles(attnWeights(layer));
         int t2 = geometry.tokens() * geometry.tokens();
         double[][] out = new double[geometry.heads()][];
-        for (int h = 0; h < out.length; h++) out[h] = java.util.Arrays.copyOfRange(all, h * t2, (h + 1) * t2);
+        if (src.info(attnWeights(layer)).dtype() == DType.F64) {
+            double[] all = src.readDoubles(attnWeights(layer));
+            for (int h = 0; h < out.length; h++) out[h] = java.util.Arrays.copyOfRange(all, h * t2, (h + 1) * t2);
+        } else {
+            // float32 (or narrower) values are exact in float: half the transient memory of reading them as double
+            float[] all = src.readFloats(attnWeights(layer));
+            for (int h = 0; h < out.length; h++) {
+                double[] a = new double[t2];
+                for (int i = 0; i < t2; i++) a[i] = all[h * t2 + i];
+                out[h] = a;
+            }
+        }
         return Optional.of(out);
     }
 

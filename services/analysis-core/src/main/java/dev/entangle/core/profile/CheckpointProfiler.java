@@ -7,6 +7,7 @@ import dev.entangle.core.checkpoint.Checkpoint;
 import dev.entangle.core.checkpoint.CheckpointKind;
 import dev.entangle.core.delta.DeltaAssembler;
 import dev.entangle.core.delta.DeltaMatrix;
+import dev.entangle.core.engine.OpenBlasLinearAlgebra;
 import dev.entangle.core.model.LlamaForward;
 import dev.entangle.core.model.ProbeTokens;
 import dev.entangle.core.safetensors.SafetensorsFile;
@@ -54,9 +55,20 @@ public final class CheckpointProfiler {
     public static final String FORWARD = "forward";
 
     private final ProfileCalculator calculator;
+    private final int workers;
 
     public CheckpointProfiler(ProfileCalculator calculator) {
+        this(calculator, 1);
+    }
+
+    /**
+     * {@code workers}: attention heads profiled at a time (the profiles of a long probe are many
+     * small solves); with the OpenBLAS engine each solve then gets its share of the cores, and
+     * the forward pass's GEMMs all of them.
+     */
+    public CheckpointProfiler(ProfileCalculator calculator, int workers) {
         this.calculator = calculator;
+        this.workers = Math.max(1, workers);
     }
 
     public ObjectNode profile(Request req) {
@@ -76,31 +88,22 @@ public final class CheckpointProfiler {
             if (ckpt.kind() != CheckpointKind.FULL_MODEL && base != null && forward == null) {
                 info.put("note", "--base is not needed for an adapter checkpoint and was not used");
             }
-            ObjectNode deltas = doc.putObject("deltas");
-            List<DeltaMatrix> found = req.modules().isEmpty()
-                    ? DeltaAssembler.deltasPresent(ckpt, base, DeltaAssembler.DEFAULT_MODULES)
-                    : DeltaAssembler.deltas(ckpt, base, req.modules());
-            for (DeltaMatrix d : found) {
-                EntanglementProfile p = calculator.profile(d, req.options());
-                ObjectNode o = ProfileJson.profile(p);
-                ProfileJson.extras(o, Extra.ofRank(d.rank()));
-                ProfileJson.warnings(o, d.warnings());
-                deltas.set(d.key(), o);
-            }
+            profileDeltas(ckpt, base, req, doc.putObject("deltas"));
             if (forward != null) {
                 ProbeTokens tokens = req.probeTokens();
                 info.put("probe", tokens.origin().toString());
                 info.put("probe_source", FORWARD);
                 info.put("probe_tokens", tokens.length());
-                List<String> warnings = tokens.fewSitesWarning().stream().toList();
-                ProfileJson.warnings(info, warnings);
-                profileForward(forward, tokens, req, doc, warnings);
+                ProfileJson.warnings(info, tokens.fewSitesWarning().stream().toList());
+                ObjectNode external = external(forward, tokens, req.options(), req.unmasked());
+                doc.set("attention", external.get("attention"));
+                doc.set("outputs", external.get("outputs"));
             } else {
                 Path probe = req.probe() != null ? req.probe() : ckpt.attentionProbe().orElse(null);
                 if (probe != null) {
                     info.put("probe", probe.toString());
                     try (SafetensorsFile src = SafetensorsFile.open(probe)) {
-                        profileProbe(src, req, doc, null, List.of());
+                        profileProbe(src, req.options(), req.unmasked(), doc, null, List.of());
                     }
                 }
             }
@@ -108,12 +111,30 @@ public final class CheckpointProfiler {
         return doc;
     }
 
+    /** "deltas": ΔW of the target modules (formed together, then released before any forward pass). */
+    private void profileDeltas(Checkpoint ckpt, Checkpoint base, Request req, ObjectNode deltas) {
+        List<DeltaMatrix> found = req.modules().isEmpty()
+                ? DeltaAssembler.deltasPresent(ckpt, base, DeltaAssembler.DEFAULT_MODULES)
+                : DeltaAssembler.deltas(ckpt, base, req.modules());
+        for (DeltaMatrix d : found) {
+            EntanglementProfile p = calculator.profile(d, req.options());
+            ObjectNode o = ProfileJson.profile(p);
+            ProfileJson.extras(o, Extra.ofRank(d.rank()));
+            ProfileJson.warnings(o, d.warnings());
+            deltas.set(d.key(), o);
+        }
+    }
+
     /**
-     * The model run forward on the probe tokens, its captures written layer by layer into a
-     * private temporary folder ({@link ProbeFolder}: a 1B model's probe does not fit the heap),
-     * profiled as a probe file is, and the folder removed whatever happens.
+     * The external profiles of a model on a probe sequence, {"attention": ..., "outputs": ...}:
+     * the model run forward on the tokens, its captures written layer by layer into a private
+     * temporary folder ({@link ProbeFolder}: a 1B model's probe does not fit the heap), profiled
+     * as a probe file is (every entry's source "forward", with the sequence's warnings), and the
+     * folder removed whatever happens.
      */
-    private void profileForward(LlamaForward forward, ProbeTokens tokens, Request req, ObjectNode doc, List<String> warnings) {
+    public ObjectNode external(LlamaForward forward, ProbeTokens tokens, ProfileOptions options, boolean unmasked) {
+        List<String> warnings = tokens.fewSitesWarning().stream().toList();
+        ObjectNode doc = ProfileJson.newObject();
         Path dir;
         try {
             dir = Files.createTempDirectory("entangle-forward-");
@@ -124,11 +145,12 @@ public final class CheckpointProfiler {
             ProbeFolder folder = new ProbeFolder(dir);
             forward.run(tokens, folder);
             try (TensorSource src = folder.open()) {
-                profileProbe(src, req, doc, FORWARD, warnings);
+                profileProbe(src, options, unmasked, doc, FORWARD, warnings);
             }
         } finally {
             deleteTree(dir);
         }
+        return doc;
     }
 
     private static void deleteTree(Path dir) {
@@ -143,17 +165,24 @@ public final class CheckpointProfiler {
      * "attention" (every layer and head, optionally unmasked too) and "outputs" (XXᵀ per layer);
      * {@code source} non-null replaces each entry's source, {@code warnings} join each entry's.
      */
-    private void profileProbe(TensorSource src, Request req, ObjectNode doc, String source, List<String> warnings) {
+    private void profileProbe(TensorSource src, ProfileOptions options, boolean unmasked, ObjectNode doc, String source, List<String> warnings) {
         AttentionProbe probe = AttentionProbe.of(src);
         AttentionAnalysis analysis = new AttentionAnalysis(calculator);
         ObjectNode attention = doc.putObject("attention");
         ObjectNode outputs = doc.putObject("outputs");
-        for (int layer : probe.layers()) {
-            for (AttentionAnalysis.Named n : analysis.heads(probe, layer, req.options(), req.unmasked())) {
-                attention.set(n.name(), named(n, source, warnings));
+        int cores = Runtime.getRuntime().availableProcessors();
+        boolean split = workers > 1 && calculator.linearAlgebra() instanceof OpenBlasLinearAlgebra && System.getenv("OPENBLAS_NUM_THREADS") == null;
+        if (split) OpenBlasLinearAlgebra.threadsPerCall(Math.max(1, cores / workers));
+        try {
+            for (int layer : probe.layers()) {
+                for (AttentionAnalysis.Named n : analysis.heads(probe, layer, options, unmasked, workers)) {
+                    attention.set(n.name(), named(n, source, warnings));
+                }
+                AttentionAnalysis.Named xxt = analysis.output(probe, layer, options);
+                outputs.set(xxt.name(), named(xxt, source, warnings));
             }
-            AttentionAnalysis.Named xxt = analysis.output(probe, layer, req.options());
-            outputs.set(xxt.name(), named(xxt, source, warnings));
+        } finally {
+            if (split) OpenBlasLinearAlgebra.threadsPerCall(cores);   // OpenBLAS's own default: one per core
         }
     }
 

@@ -1,0 +1,232 @@
+package dev.entangle.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.entangle.core.attention.AttentionProbe;
+import dev.entangle.core.checkpoint.Checkpoint;
+import dev.entangle.core.engine.Engines;
+import dev.entangle.core.engine.LinearAlgebra;
+import dev.entangle.core.model.LlamaForward;
+import dev.entangle.core.model.ProbeSink;
+import dev.entangle.core.model.ProbeTokens;
+import dev.entangle.core.profile.CheckpointProfiler;
+import dev.entangle.core.profile.ProfileCalculator;
+import dev.entangle.core.profile.ProfileJson;
+import dev.entangle.core.profile.ProfileOptions;
+import dev.entangle.core.safetensors.DType;
+import dev.entangle.core.safetensors.SafetensorsWriter;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+
+/**
+ * The forward pass's speed (a benchmark, not a test): a generated Llama-3.2-1B-shaped model
+ * (16 layers, hidden 2048, 32 heads, 8 KV heads, intermediate 8192, vocab 128256, tied, llama3
+ * RoPE, bf16) run on T random tokens. Reports, medians over repeats after a warm-up: the
+ * engine's sgemm GFLOP/s on the model's largest product in the same run, the forward pass's
+ * GFLOP/s (its GEMM flops over its wall time, everything else included) and their ratio, the
+ * heap's peak (run it under -Xmx1g: ENTANGLE_JAVA_OPTS=-Xmx1g), and the whole external profile
+ * (the forward pass with its captures written away, every head's attention profile and every
+ * XXᵀ profile) end to end. Issue targets: ratio ≥ 0.6, external profile ≤ 90 s at T = 1024.
+ */
+@Command(name = "bench-forward", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Time the forward pass of a generated Llama-3.2-1B-shaped model and its whole external profile.")
+final class ForwardBenchCommand implements Callable<Integer> {
+
+    @Option(names = "--model", paramLabel = "DIR", description = "The generated model's folder (default: ~/.cache/entangle/bench/llama-3.2-1b-shaped-bf16); written when absent.")
+    Path model;
+
+    @Option(names = "--tokens", paramLabel = "T", description = "Probe length (default: 1024).")
+    int tokens = 1024;
+
+    @Option(names = "--repeat", paramLabel = "N", description = "Timed forward passes after one warm-up (default: 3).")
+    int repeat = 3;
+
+    @Option(names = "--layers", paramLabel = "L", description = "Decoder layers of the generated model (default: 16).")
+    int layers = 16;
+
+    @Option(names = "--engine", paramLabel = "NAME", description = "auto, openblas, nd4j or cuda (default: auto).")
+    String engine = "auto";
+
+    @Option(names = "--workers", paramLabel = "N", description = "Attention heads profiled at a time (default: 1).")
+    int workers = 1;
+
+    @Option(names = "--no-profile", negatable = true, description = "Also time the whole external profile (default: yes).")
+    boolean profile = true;
+
+    @Spec
+    CommandSpec spec;
+
+    static final int HIDDEN = 2048, HEADS = 32, KV_HEADS = 8, HEAD_DIM = 64, INTERMEDIATE = 8192, VOCAB = 128256;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        Path dir = model != null ? model : Path.of(System.getProperty("user.home"), ".cache", "entangle", "bench",
+                "llama-3.2-1b-shaped-bf16" + (layers == 16 ? "" : "-" + layers + "l"));
+        if (!Files.isRegularFile(dir.resolve("model.safetensors"))) {
+            long t0 = System.nanoTime();
+            write(dir, layers);
+            out.printf(Locale.ROOT, "generated %s in %.1f s%n", dir, (System.nanoTime() - t0) / 1e9);
+        }
+        LinearAlgebra la = Engines.named(engine);
+        int[] ids = new SplittableRandom(1).ints(tokens, 0, VOCAB).toArray();
+        ProbeTokens probe = new ProbeTokens(ids, dir.resolve("bench-tokens"), null);
+        out.printf(Locale.ROOT, "engine %s, %d cores, max heap %d MiB, T = %d, %d repeats (median)%n", la.name(),
+                Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20, tokens, repeat);
+
+        double sgemm = sgemmGflops(la);
+        out.printf(Locale.ROOT, "sgemm %dx%dx%d (the MLP's product): %.1f GFLOP/s%n", tokens, INTERMEDIATE, HIDDEN, sgemm);
+        out.flush();
+
+        try (Checkpoint ckpt = Checkpoint.open(dir)) {
+            LlamaForward forward = LlamaForward.of(ckpt, null, la);
+            double flops = LlamaForward.gemmFlops(forward.config(), tokens);
+            forward.run(probe, new Discard());   // warm-up
+            double[] t = new double[repeat];
+            resetPeaks();
+            for (int i = 0; i < repeat; i++) {
+                long t0 = System.nanoTime();
+                forward.run(probe, new Discard());
+                t[i] = (System.nanoTime() - t0) / 1e9;
+            }
+            double wall = median(t);
+            out.printf(Locale.ROOT, "forward pass (captures made, then dropped): %.2f s median of %s, %.1f GFLOP/s (%.2f TFLOP of GEMMs), "
+                            + "%.2f x sgemm, heap peak %s%n",
+                    wall, Arrays.toString(round(t)), flops / wall / 1e9, flops / 1e12, flops / wall / 1e9 / sgemm, peakHeap());
+            out.flush();
+            if (profile) {
+                resetPeaks();
+                long t0 = System.nanoTime();
+                ObjectNode doc = new CheckpointProfiler(new ProfileCalculator(la), workers).external(forward, probe, ProfileOptions.DEFAULT, false);
+                double e2e = (System.nanoTime() - t0) / 1e9;
+                JsonNode head = doc.get("attention").get("layers." + (layers - 1) + ".head." + (HEADS - 1));
+                out.printf(Locale.ROOT, "external profile, %d worker(s) (forward + captures written + %d attention profiles of %d² + %d XXᵀ): %.1f s, "
+                                + "heap peak %s; last head's row/column-cut S = %.4f%n",
+                        workers, doc.get("attention").size(), tokens, doc.get("outputs").size(), e2e, peakHeap(),
+                        head.get("profile").get(head.get("row_column_cut").intValue() - 1).get("S").doubleValue());
+            }
+        }
+        return 0;
+    }
+
+    /** The model's largest GEMM, [T, 2048] × [8192, 2048]ᵀ, as the forward pass calls it. */
+    private double sgemmGflops(LinearAlgebra la) {
+        SplittableRandom r = new SplittableRandom(2);
+        float[] x = new float[tokens * HIDDEN], w = new float[INTERMEDIATE * HIDDEN], y = new float[tokens * INTERMEDIATE];
+        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+        for (int i = 0; i < w.length; i++) w[i] = (float) (r.nextGaussian() / 45);
+        la.multiplyFloat(false, true, tokens, INTERMEDIATE, HIDDEN, 1f, x, 0, HIDDEN, w, 0, HIDDEN, 0f, y, 0, INTERMEDIATE);
+        double[] t = new double[Math.max(3, repeat)];
+        for (int i = 0; i < t.length; i++) {
+            long t0 = System.nanoTime();
+            la.multiplyFloat(false, true, tokens, INTERMEDIATE, HIDDEN, 1f, x, 0, HIDDEN, w, 0, HIDDEN, 0f, y, 0, INTERMEDIATE);
+            t[i] = (System.nanoTime() - t0) / 1e9;
+        }
+        return 2.0 * tokens * INTERMEDIATE * HIDDEN / median(t) / 1e9;
+    }
+
+    /**
+     * A Llama-3.2-1B-shaped checkpoint as HF writes it (config.json + one model.safetensors,
+     * bf16, tied embeddings): weights Gaussian with Llama's initializer_range 0.02, norms near 1.
+     */
+    static void write(Path dir, int layers) throws IOException {
+        Files.createDirectories(dir);
+        SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
+        SplittableRandom root = new SplittableRandom(20260101);
+        gaussian(w, "model.embed_tokens.weight", new long[]{VOCAB, HIDDEN}, root.split(), 0.02, 0);
+        for (int i = 0; i < layers; i++) {
+            String p = "model.layers." + i + ".";
+            gaussian(w, p + "input_layernorm.weight", new long[]{HIDDEN}, root.split(), 0.05, 1);
+            gaussian(w, p + "self_attn.q_proj.weight", new long[]{HEADS * HEAD_DIM, HIDDEN}, root.split(), 0.02, 0);
+            gaussian(w, p + "self_attn.k_proj.weight", new long[]{KV_HEADS * HEAD_DIM, HIDDEN}, root.split(), 0.02, 0);
+            gaussian(w, p + "self_attn.v_proj.weight", new long[]{KV_HEADS * HEAD_DIM, HIDDEN}, root.split(), 0.02, 0);
+            gaussian(w, p + "self_attn.o_proj.weight", new long[]{HIDDEN, HEADS * HEAD_DIM}, root.split(), 0.02, 0);
+            gaussian(w, p + "post_attention_layernorm.weight", new long[]{HIDDEN}, root.split(), 0.05, 1);
+            gaussian(w, p + "mlp.gate_proj.weight", new long[]{INTERMEDIATE, HIDDEN}, root.split(), 0.02, 0);
+            gaussian(w, p + "mlp.up_proj.weight", new long[]{INTERMEDIATE, HIDDEN}, root.split(), 0.02, 0);
+            gaussian(w, p + "mlp.down_proj.weight", new long[]{HIDDEN, INTERMEDIATE}, root.split(), 0.02, 0);
+        }
+        gaussian(w, "model.norm.weight", new long[]{HIDDEN}, root.split(), 0.05, 1);
+        w.write(dir.resolve("model.safetensors"));
+        ObjectNode c = ProfileJson.newObject();
+        c.putArray("architectures").add("LlamaForCausalLM");
+        c.put("model_type", "llama").put("hidden_size", HIDDEN).put("num_hidden_layers", layers).put("num_attention_heads", HEADS)
+                .put("num_key_value_heads", KV_HEADS).put("head_dim", HEAD_DIM).put("intermediate_size", INTERMEDIATE)
+                .put("vocab_size", VOCAB).put("max_position_embeddings", 131072).put("rms_norm_eps", 1e-5).put("hidden_act", "silu")
+                .put("tie_word_embeddings", true).put("attention_bias", false).put("mlp_bias", false).put("torch_dtype", "bfloat16");
+        c.putObject("rope_parameters").put("rope_type", "llama3").put("rope_theta", 500000.0).put("factor", 32.0)
+                .put("low_freq_factor", 1.0).put("high_freq_factor", 4.0).put("original_max_position_embeddings", 8192);
+        Files.writeString(dir.resolve("config.json"), c.toPrettyString());
+    }
+
+    private static void gaussian(SafetensorsWriter w, String name, long[] shape, SplittableRandom r, double scale, double mean) {
+        w.add(name, DType.BF16, shape, () -> mean + scale * r.nextGaussian());
+    }
+
+    /** Takes each layer's captures and drops them: the forward pass alone. */
+    private static final class Discard implements ProbeSink {
+        @Override
+        public void start(AttentionProbe.Geometry geometry, int[] inputIds, long[] positions) {}
+
+        @Override
+        public void layer(LayerCapture capture) {}
+    }
+
+    /** The heap in use, sampled every 2 ms by a daemon thread: its largest value since {@link #resetPeaks}. */
+    private static final java.util.concurrent.atomic.AtomicLong SAMPLED = new java.util.concurrent.atomic.AtomicLong();
+
+    static {
+        Thread sampler = new Thread(() -> {
+            var bean = ManagementFactory.getMemoryMXBean();
+            while (true) {
+                SAMPLED.accumulateAndGet(bean.getHeapMemoryUsage().getUsed(), Math::max);
+                try {
+                    Thread.sleep(2);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "heap-sampler");
+        sampler.setDaemon(true);
+        sampler.start();
+    }
+
+    private static void resetPeaks() {
+        System.gc();
+        for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) if (p.getType() == MemoryType.HEAP) p.resetPeakUsage();
+        SAMPLED.set(0);
+    }
+
+    /** "sampled peak / pools' peaks added up" in MiB (the second an upper bound: the pools peak at different times). */
+    private static String peakHeap() {
+        long sum = 0;
+        for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) if (p.getType() == MemoryType.HEAP) sum += p.getPeakUsage().getUsed();
+        return (SAMPLED.get() >> 20) + " MiB sampled / " + (sum >> 20) + " MiB pools' peaks";
+    }
+
+    private static double median(double[] t) {
+        double[] s = t.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    private static double[] round(double[] t) {
+        double[] r = new double[t.length];
+        for (int i = 0; i < t.length; i++) r[i] = Math.round(t[i] * 100) / 100.0;
+        return r;
+    }
+}
