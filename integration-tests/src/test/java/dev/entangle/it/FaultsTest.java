@@ -2,12 +2,13 @@ package dev.entangle.it;
 
 import dev.entangle.cli.Uploader;
 import dev.entangle.core.safetensors.DType;
-import dev.entangle.core.synthetic.SyntheticLlama;
+import dev.entangle.bench.SyntheticLlama;
 import dev.entangle.proto.Topics;
 import dev.entangle.proto.events.v1.ProfileComputed;
 import dev.entangle.proto.ingest.v1.IngestResult;
 import dev.entangle.proto.ingest.v1.UploadHeader;
-import dev.entangle.stack.LocalStack;
+import dev.entangle.it.kit.StackKit;
+import dev.entangle.stack.Component;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import org.junit.jupiter.api.Assumptions;
@@ -37,48 +38,47 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class FaultsTest {
 
     static final SyntheticLlama.Shape SHAPE = new SyntheticLlama.Shape("faults-512", 4, 512, 8, 2);
-    static final List<String> SERVICES = List.of("theory", "checkpoint-ingest", "profiler", "query");
 
     @TempDir
     Path tmp;
 
     @Test
     void s3OutageAndBrokerRestartLoseNothing() throws Exception {
-        LocalStack stack = SharedStack.stack();
+        StackKit stack = SharedStack.stack();
         Assumptions.assumeTrue(stack.ownsInfrastructure(), "the broker and S3 are containers here");
         SyntheticLlama.writeFullModel(tmp.resolve("base"), SHAPE, DType.F32, 5, 0, 0);
         SyntheticLlama.writeFullModel(tmp.resolve("s3-outage"), SHAPE, DType.F32, 5, 0.1, 0);
         SyntheticLlama.writeFullModel(tmp.resolve("broker-restart"), SHAPE, DType.F32, 5, 0.2, 0);
         SyntheticLlama.writeFullModel(tmp.resolve("ingest-restart"), SHAPE, DType.F32, 5, 0.3, 0);
-        ManagedChannel ingest = SharedStack.channel("checkpoint-ingest");
+        ManagedChannel ingest = SharedStack.channel(Component.INGEST);
         try {
             Uploader.upload(ingest, tmp.resolve("base"), UploadHeader.newBuilder().setBaseModelName("faults-512").build(), p -> { });
 
             // 1. S3 away for 70 s right after a checkpoint is announced: units retry with backoff
             IngestResult a = upload(ingest, "s3-outage");
-            stack.stop(LocalStack.S3, Duration.ofSeconds(10));
+            stack.stop(Component.S3, Duration.ofSeconds(10));
             long down = System.nanoTime();
             StatusRuntimeException refused = org.junit.jupiter.api.Assertions.assertThrows(StatusRuntimeException.class,
                     () -> upload(ingest, "broker-restart"));
             System.out.println("upload while S3 is down: " + refused.getStatus());
-            awaitNotReady("checkpoint-ingest", Duration.ofSeconds(30));
+            awaitNotReady(Component.INGEST, Duration.ofSeconds(30));
             Thread.sleep(Math.max(0, 70_000 - (System.nanoTime() - down) / 1_000_000));
-            stack.startInfrastructure(LocalStack.S3, Duration.ofSeconds(60));
+            stack.startInfrastructure(Component.S3, Duration.ofSeconds(60));
             assertUnitsExactlyOnce(a.getCheckpointId(), 2 * SHAPE.layers(), Duration.ofSeconds(240));
             awaitReady(stack);
 
             // 2. the broker restarted while a checkpoint is profiled
             IngestResult b = upload(ingest, "broker-restart");
-            stack.stop(LocalStack.KAFKA, Duration.ofSeconds(30));
+            stack.stop(Component.KAFKA, Duration.ofSeconds(30));
             Thread.sleep(5_000);
-            stack.startInfrastructure(LocalStack.KAFKA, Duration.ofSeconds(60));
+            stack.startInfrastructure(Component.KAFKA, Duration.ofSeconds(60));
             assertUnitsExactlyOnce(b.getCheckpointId(), 2 * SHAPE.layers(), Duration.ofSeconds(240));
             awaitReady(stack);
 
             // 3. the broker down while a checkpoint is uploaded, back 5 s later: the checkpoint is
             //    announced once the broker answers (or, if the publish gave up first, by the re-upload),
             //    and profiled once per key
-            stack.stop(LocalStack.KAFKA, Duration.ofSeconds(30));
+            stack.stop(Component.KAFKA, Duration.ofSeconds(30));
             java.util.concurrent.CompletableFuture<IngestResult> during = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
                 try {
                     return upload(ingest, "ingest-restart");
@@ -87,7 +87,7 @@ class FaultsTest {
                 }
             });
             Thread.sleep(5_000);
-            stack.startInfrastructure(LocalStack.KAFKA, Duration.ofSeconds(60));
+            stack.startInfrastructure(Component.KAFKA, Duration.ofSeconds(60));
             IngestResult c;
             try {
                 c = during.get(180, TimeUnit.SECONDS);
@@ -112,8 +112,8 @@ class FaultsTest {
             awaitReady(stack);
         } finally {
             ingest.shutdownNow();
-            if (!stack.running(LocalStack.S3)) stack.startInfrastructure(LocalStack.S3, Duration.ofSeconds(60));
-            if (!stack.running(LocalStack.KAFKA)) stack.startInfrastructure(LocalStack.KAFKA, Duration.ofSeconds(60));
+            if (!stack.running(Component.S3)) stack.startInfrastructure(Component.S3, Duration.ofSeconds(60));
+            if (!stack.running(Component.KAFKA)) stack.startInfrastructure(Component.KAFKA, Duration.ofSeconds(60));
         }
     }
 
@@ -132,7 +132,7 @@ class FaultsTest {
         assertEquals(units, perKey.size(), "every unit has its result: " + perKey.keySet());
     }
 
-    static void awaitNotReady(String service, Duration timeout) throws InterruptedException {
+    static void awaitNotReady(Component service, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (SharedStack.stack().ready(service)) {
             if (System.nanoTime() > deadline) throw new AssertionError(service + " still reports ready with S3 gone");
@@ -140,9 +140,9 @@ class FaultsTest {
         }
     }
 
-    static void awaitReady(LocalStack stack) throws InterruptedException {
+    static void awaitReady(StackKit stack) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        for (String s : SERVICES) {
+        for (Component s : Component.SERVICES) {
             while (!stack.ready(s)) {
                 assertFalse(System.nanoTime() > deadline, s + " did not report ready again");
                 Thread.sleep(250);

@@ -2,10 +2,11 @@ package dev.entangle.it;
 
 import dev.entangle.cli.Uploader;
 import dev.entangle.core.safetensors.DType;
-import dev.entangle.core.synthetic.SyntheticLlama;
+import dev.entangle.bench.SyntheticLlama;
 import dev.entangle.proto.ingest.v1.IngestResult;
 import dev.entangle.proto.ingest.v1.UploadHeader;
 import dev.entangle.store.Layout;
+import dev.entangle.stack.Component;
 import io.grpc.ManagedChannel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -37,7 +38,7 @@ class LargeUploadTest {
         assertTrue(size >= TWO_GB, "shard is " + size + " bytes");
         System.out.printf("generated a %.2f GB shard in %.1f s%n", size / 1e9, (System.nanoTime() - t0) / 1e9);
 
-        ManagedChannel ingest = SharedStack.channel("checkpoint-ingest");
+        ManagedChannel ingest = SharedStack.channel(Component.INGEST);
         try {
             AtomicLong progressMessages = new AtomicLong();
             long t1 = System.nanoTime();
@@ -50,9 +51,9 @@ class LargeUploadTest {
             assertTrue(progressMessages.get() > 10, "the uploader sees progress");
             // only q/v of 2 layers were stored, not the 2 GB filler
             assertTrue(r.getBytesStored() < 64L << 20, "stored " + r.getBytesStored() + " bytes");
-            assertTrue(SharedStack.stack().running("checkpoint-ingest"), "the ingest service survived");
+            assertTrue(SharedStack.stack().running(Component.INGEST), "the ingest service survived");
 
-            double heapMax = ServiceMetrics.heapMax(ServiceMetrics.scrape("checkpoint-ingest"));
+            double heapMax = ServiceMetrics.heapMax(ServiceMetrics.scrape(Component.INGEST));
             System.out.printf("ingest heap limit %.0f MiB%n", heapMax / (1 << 20));
             assertTrue(heapMax > 0 && heapMax <= 512.0 * (1 << 20), "ingest runs within a 512 MiB heap: " + heapMax);
         } finally {

@@ -3,7 +3,7 @@ package dev.entangle.it;
 import dev.entangle.proto.query.v1.RunState;
 import dev.entangle.cli.Uploader;
 import dev.entangle.core.safetensors.DType;
-import dev.entangle.core.synthetic.SyntheticLlama;
+import dev.entangle.bench.SyntheticLlama;
 import dev.entangle.proto.Topics;
 import dev.entangle.proto.events.v1.CheckpointIngested;
 import dev.entangle.proto.events.v1.ProfileComputed;
@@ -12,6 +12,7 @@ import dev.entangle.proto.ingest.v1.UploadHeader;
 import dev.entangle.proto.query.v1.ListRunsRequest;
 import dev.entangle.proto.query.v1.QueryGrpc;
 import dev.entangle.proto.query.v1.RunSummary;
+import dev.entangle.stack.Component;
 import io.grpc.ManagedChannel;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -70,12 +71,12 @@ class LoadTest {
         SyntheticLlama.writeLora(lora, SHAPE, 4, 8, DType.BF16, 5);
         int units = 2 * SHAPE.layers();   // q_proj and v_proj per layer
 
-        ManagedChannel ingest = SharedStack.channel("checkpoint-ingest");
-        ManagedChannel query = SharedStack.channel("query");
+        ManagedChannel ingest = SharedStack.channel(Component.INGEST);
+        ManagedChannel query = SharedStack.channel(Component.QUERY);
         ExecutorService pool = Executors.newFixedThreadPool(UPLOADS);
-        Map<String, Long> pids = new HashMap<>();
-        for (String s : List.of("checkpoint-ingest", "profiler", "query")) pids.put(s, SharedStack.stack().process(s).orElseThrow().pid());
-        try (ServiceMetrics.HeapWatch heap = new ServiceMetrics.HeapWatch("checkpoint-ingest", "profiler", "query")) {
+        Map<Component, Long> pids = new HashMap<>();
+        for (Component s : List.of(Component.INGEST, Component.PROFILER, Component.QUERY)) pids.put(s, SharedStack.stack().process(s).orElseThrow().pid());
+        try (ServiceMetrics.HeapWatch heap = new ServiceMetrics.HeapWatch(Component.INGEST, Component.PROFILER, Component.QUERY)) {
             // 1. 200 uploads released together (same files, distinct steps: distinct checkpoints)
             CountDownLatch go = new CountDownLatch(1);
             List<Future<IngestResult>> uploads = new ArrayList<>();
@@ -133,13 +134,13 @@ class LoadTest {
             assertEquals(RunState.COMPLETE, run.getState());
 
             // within the heaps: the same processes (no OutOfMemoryError restart), sampled throughout, at their configured limits
-            for (String s : List.of("checkpoint-ingest", "profiler", "query")) {
+            for (Component s : List.of(Component.INGEST, Component.PROFILER, Component.QUERY)) {
                 assertEquals(pids.get(s), SharedStack.stack().process(s).map(ProcessHandle::pid).orElse(-1L), s + " is the process that started the test");
                 double limit = heap.limit(s), peak = heap.peakUsed(s);
                 System.out.printf("load: %s heap peak %.0f MiB of %.0f MiB%n", s, peak / (1 << 20), limit / (1 << 20));
                 assertTrue(peak > 0, s + " heap was sampled");
             }
-            assertEquals(768.0 * (1 << 20), heap.limit("profiler"), 1 << 20, "the profiler runs with its configured heap");
+            assertEquals(768.0 * (1 << 20), heap.limit(Component.PROFILER), 1 << 20, "the profiler runs with its configured heap");
             System.out.printf("load: %d concurrent uploads ingested in %.1f s (%.0f/s); all %d units profiled %.1f s after the start%n",
                     UPLOADS, uploadSeconds, UPLOADS / uploadSeconds, UPLOADS * units, profiledSeconds);
             System.out.printf("load: burst of %d events → %d units profiled in %.1f s (%.0f events/s, %.0f units/s)%n",

@@ -12,7 +12,9 @@ import dev.entangle.proto.query.v1.QueryGrpc;
 import dev.entangle.proto.query.v1.RunComparison;
 import dev.entangle.proto.theory.v1.PageProfileRequest;
 import dev.entangle.proto.theory.v1.TheoryGrpc;
-import dev.entangle.stack.LocalStack;
+import dev.entangle.it.kit.Replica;
+import dev.entangle.it.kit.StackKit;
+import dev.entangle.stack.Component;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
@@ -91,14 +93,13 @@ class MutualTlsTest {
         Pki certs = pki();
         Path trust = certs.trust(), client = certs.client(), stranger = certs.stranger();
 
-        LocalStack stack = SharedStack.stack();
-        LocalStack.Ports free = LocalStack.Ports.free();
-        int tlsPort = free.query();   // another of the free ports: the replica serves TLS there, nothing on plain HTTP
-        stack.startReplica("checkpoint-ingest", "ingest-mtls", free.ingest(), mutualTls(certs, certs.server(), "server", tlsPort));
+        StackKit stack = SharedStack.stack();
+        int tlsPort = StackKit.freePort();   // the replica serves TLS there, nothing on plain HTTP
+        Replica mtls = stack.startReplica(Component.INGEST, "ingest-mtls", mutualTls(certs, certs.server(), "server", tlsPort));
         List<ManagedChannel> channels = new ArrayList<>();
         try {
             ManagedChannel trainer = channel(channels, tlsPort, ClientTls.credentials(trust, PASSWORD, client, PASSWORD));
-            awaitServing(stack, trainer, Duration.ofSeconds(120));
+            awaitServing(mtls, trainer, Duration.ofSeconds(120));
 
             IngestResult r = Uploader.upload(trainer, Fixtures.root().resolve("runs/lora-r4-a16/checkpoint-30"),
                     UploadHeader.newBuilder().setRun("mtls-run").setStep(30).build(), p -> { });
@@ -122,7 +123,7 @@ class MutualTlsTest {
             assertEquals(200, healthStatus(tlsPort, trust));
         } finally {
             channels.forEach(ManagedChannel::shutdownNow);
-            stack.stop("ingest-mtls", Duration.ofSeconds(20));
+            mtls.stop(Duration.ofSeconds(20));
         }
     }
 
@@ -135,13 +136,12 @@ class MutualTlsTest {
     @Test
     void queryReachesATheoryServiceBehindMutualTls() throws Exception {
         Pki certs = pki();
-        LocalStack stack = SharedStack.stack();
-        LocalStack.Ports free = LocalStack.Ports.free();
-        int theoryTls = free.theory(), queryTls = free.profiler();
+        StackKit stack = SharedStack.stack();
+        int theoryTls = StackKit.freePort(), queryTls = StackKit.freePort();
         Map<String, String> theoryEnv = new HashMap<>(mutualTls(certs, certs.server(), "server", theoryTls));
         theoryEnv.put("ENTANGLE_AUTH_TOKEN", TOKEN);
-        stack.startReplica("theory", "theory-mtls", free.s3(), theoryEnv);
-        stack.startReplica("query", "query-tls-client", free.query(), Map.ofEntries(
+        Replica theory = stack.startReplica(Component.THEORY, "theory-mtls", theoryEnv);
+        Replica tlsClient = stack.startReplica(Component.QUERY, "query-tls-client", Map.ofEntries(
                 Map.entry("QUARKUS_TLS_KEY_STORE_P12_PATH", certs.service().toString()),
                 Map.entry("QUARKUS_TLS_KEY_STORE_P12_PASSWORD", new String(PASSWORD)),
                 Map.entry("QUARKUS_TLS_KEY_STORE_P12_ALIAS", "service"),
@@ -160,7 +160,7 @@ class MutualTlsTest {
             ManagedChannel trusted = channel(channels, theoryTls, ClientTls.credentials(certs.trust(), PASSWORD, certs.client(), PASSWORD));
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
             while (true) {
-                assertTrue(stack.running("theory-mtls"), "the mTLS theory replica exited: see its log");
+                assertTrue(theory.running(), "the mTLS theory replica exited: see its log");
                 try {
                     assertEquals(7, TheoryGrpc.newBlockingStub(trusted).withInterceptors(bearer()).pageProfile(page).getCutsCount());
                     break;
@@ -176,12 +176,12 @@ class MutualTlsTest {
 
             // a run profiled on the open stack, compared through the query replica
             String run = "theory-tls-run-" + System.nanoTime();
-            ManagedChannel ingest = ManagedChannelBuilder.forAddress("127.0.0.1", stack.port("checkpoint-ingest")).usePlaintext().build();
+            ManagedChannel ingest = ManagedChannelBuilder.forAddress("127.0.0.1", stack.port(Component.INGEST)).usePlaintext().build();
             channels.add(ingest);
             assertEquals(IngestResult.State.NEW, Uploader.upload(ingest, Fixtures.root().resolve("runs/lora-r4-a16/checkpoint-30"),
                     UploadHeader.newBuilder().setRun(run).setStep(30).build(), p -> { }).getState());
-            stack.waitReady("query-tls-client", deadline);
-            ManagedChannel q = ManagedChannelBuilder.forAddress("127.0.0.1", stack.port("query-tls-client")).usePlaintext().build();
+            tlsClient.awaitReady(deadline);
+            ManagedChannel q = ManagedChannelBuilder.forAddress("127.0.0.1", tlsClient.port()).usePlaintext().build();
             channels.add(q);
             CompareRequest compare = CompareRequest.newBuilder().addRuns(run).setTarget("layers.0.q_proj").build();
             RunComparison rc = null;
@@ -195,8 +195,8 @@ class MutualTlsTest {
             assertTrue(rc.getBaselines().getMpKolmogorovSmirnov() > 0.5, "a rank-4 cut is far from Marchenko–Pastur: " + rc.getBaselines());
         } finally {
             channels.forEach(ManagedChannel::shutdownNow);
-            stack.stop("query-tls-client", Duration.ofSeconds(20));
-            stack.stop("theory-mtls", Duration.ofSeconds(20));
+            tlsClient.stop(Duration.ofSeconds(20));
+            theory.stop(Duration.ofSeconds(20));
         }
     }
 
@@ -231,10 +231,10 @@ class MutualTlsTest {
     }
 
     /** The replica's plain HTTP is off, so readiness is a TLS call that gets its answer. */
-    static void awaitServing(LocalStack stack, ManagedChannel ch, Duration timeout) throws InterruptedException {
+    static void awaitServing(Replica replica, ManagedChannel ch, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
-            assertTrue(stack.running("ingest-mtls"), "the mTLS replica exited: see its log");
+            assertTrue(replica.running(), "the mTLS replica exited: see its log");
             try {
                 registerNothing(ch);
                 throw new AssertionError("Register of an empty prefix succeeded");

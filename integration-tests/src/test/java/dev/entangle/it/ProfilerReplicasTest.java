@@ -9,7 +9,7 @@ import dev.entangle.core.profile.EntanglementProfile;
 import dev.entangle.core.profile.ProfileCalculator;
 import dev.entangle.core.profile.ProfileOptions;
 import dev.entangle.core.safetensors.DType;
-import dev.entangle.core.synthetic.SyntheticLlama;
+import dev.entangle.bench.SyntheticLlama;
 import dev.entangle.proto.Topics;
 import dev.entangle.proto.events.v1.ProfileComputed;
 import dev.entangle.proto.ingest.v1.IngestResult;
@@ -17,7 +17,9 @@ import dev.entangle.proto.ingest.v1.UploadHeader;
 import dev.entangle.proto.query.v1.ListRunsRequest;
 import dev.entangle.proto.query.v1.QueryGrpc;
 import dev.entangle.proto.query.v1.RunSummary;
-import dev.entangle.stack.LocalStack;
+import dev.entangle.it.kit.Replica;
+import dev.entangle.it.kit.StackKit;
+import dev.entangle.stack.Component;
 import io.grpc.ManagedChannel;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -52,18 +54,18 @@ class ProfilerReplicasTest {
 
     @Test
     void replicasSplitACheckpointAndAKilledOneLosesNothing() throws Exception {
-        LocalStack stack = SharedStack.stack();
+        StackKit stack = SharedStack.stack();
         Path base = tmp.resolve("base");
         Path fft = tmp.resolve("fft");
         SyntheticLlama.writeFullModel(base, SHAPE, DType.F32, 7, 0, 0);
         SyntheticLlama.writeFullModel(fft, SHAPE, DType.F32, 7, 0.05, 0);
 
-        stack.startReplica("profiler", "profiler-2", LocalStack.Ports.free().profiler());
-        stack.waitReady("profiler-2", System.nanoTime() + TimeUnit.SECONDS.toNanos(120));
+        Replica second = stack.startReplica(Component.PROFILER, "profiler-2", Map.of());
+        second.awaitReady(System.nanoTime() + TimeUnit.SECONDS.toNanos(120));
         awaitGroupMembers("entangle-profiler", 2, Duration.ofSeconds(60));
 
-        ManagedChannel ingest = SharedStack.channel("checkpoint-ingest");
-        ManagedChannel query = SharedStack.channel("query");
+        ManagedChannel ingest = SharedStack.channel(Component.INGEST);
+        ManagedChannel query = SharedStack.channel(Component.QUERY);
         try {
             Uploader.upload(ingest, base, UploadHeader.newBuilder().setBaseModelName("synthetic-1k").build(), p -> { });
             IngestResult r = Uploader.upload(ingest, fft, UploadHeader.newBuilder().setRun("replicas-run").setStep(1)
@@ -75,7 +77,7 @@ class ProfilerReplicasTest {
             List<ProfileComputed> early = KafkaTopics.read(Topics.PROFILES_COMPUTED, ProfileComputed::parseFrom,
                     x -> x.getCheckpointId().equals(id), 3, Duration.ofSeconds(120));
             assertTrue(early.size() >= 3, "profiling started: " + early.size());
-            stack.kill("profiler");
+            stack.kill(Component.PROFILER);
 
             List<ProfileComputed> all = KafkaTopics.readUntil(Topics.PROFILES_COMPUTED, ProfileComputed::parseFrom,
                     x -> x.getCheckpointId().equals(id),
@@ -120,10 +122,10 @@ class ProfilerReplicasTest {
             ingest.shutdownNow();
             query.shutdownNow();
             // leave the stack as the other tests expect it: one profiler, the original one
-            stack.stop("profiler-2", Duration.ofSeconds(20));
-            if (!stack.running("profiler")) {
-                stack.startService("profiler");
-                stack.waitReady("profiler", System.nanoTime() + TimeUnit.SECONDS.toNanos(120));
+            second.stop(Duration.ofSeconds(20));
+            if (!stack.running(Component.PROFILER)) {
+                stack.start(Component.PROFILER);
+                stack.awaitReady(Component.PROFILER, System.nanoTime() + TimeUnit.SECONDS.toNanos(120));
             }
         }
     }

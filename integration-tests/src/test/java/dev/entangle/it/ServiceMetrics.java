@@ -1,5 +1,7 @@
 package dev.entangle.it;
 
+import dev.entangle.stack.Component;
+
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -17,7 +19,7 @@ final class ServiceMetrics {
 
     private ServiceMetrics() {}
 
-    static String scrape(String service) throws IOException, InterruptedException {
+    static String scrape(Component service) throws IOException, InterruptedException {
         return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + SharedStack.stack().port(service) + "/q/metrics")).build(),
                 HttpResponse.BodyHandlers.ofString()).body();
     }
@@ -43,15 +45,15 @@ final class ServiceMetrics {
 
     /** Samples the services' used heap every 200 ms on a daemon thread, keeping the peak per service. */
     static final class HeapWatch implements AutoCloseable {
-        private final Map<String, Double> peak = new ConcurrentHashMap<>();
-        private final Map<String, Double> max = new ConcurrentHashMap<>();
+        private final Map<Component, Double> peak = new ConcurrentHashMap<>();
+        private final Map<Component, Double> max = new ConcurrentHashMap<>();
         private final Thread thread;
         private volatile boolean running = true;
 
-        HeapWatch(String... services) {
+        HeapWatch(Component... services) {
             thread = new Thread(() -> {
                 while (running) {
-                    for (String s : services) {
+                    for (Component s : services) {
                         try {
                             String m = scrape(s);
                             peak.merge(s, heapUsed(m), Math::max);
@@ -73,9 +75,9 @@ final class ServiceMetrics {
             thread.start();
         }
 
-        double peakUsed(String service) { return peak.getOrDefault(service, 0.0); }
+        double peakUsed(Component service) { return peak.getOrDefault(service, 0.0); }
 
-        double limit(String service) { return max.getOrDefault(service, 0.0); }
+        double limit(Component service) { return max.getOrDefault(service, 0.0); }
 
         @Override
         public void close() {

@@ -1,6 +1,9 @@
 package dev.entangle.it;
 
+import dev.entangle.it.kit.StackKit;
+import dev.entangle.stack.Component;
 import dev.entangle.stack.LocalStack;
+import dev.entangle.stack.Ports;
 import dev.entangle.store.S3Config;
 import dev.entangle.store.S3ObjectStore;
 import io.grpc.ManagedChannel;
@@ -18,11 +21,11 @@ import java.util.UUID;
 /**
  * The real stack (Kafka KRaft broker, S3Proxy, the four services as processes), started once
  * per test run for every class that uses this extension and stopped when the run ends; the
- * stop checks that no process is left behind.
+ * stop checks that no process is left behind. Tests drive it through {@link StackKit}.
  */
 public final class SharedStack implements BeforeAllCallback, AutoCloseable {
 
-    private static LocalStack stack;
+    private static StackKit stack;
     private static S3ObjectStore s3;
     /** Kafka and MinIO containers where Docker runs (stopped with the stack), else empty. */
     private static final List<org.testcontainers.containers.GenericContainer<?>> containers = new java.util.ArrayList<>();
@@ -68,7 +71,7 @@ public final class SharedStack implements BeforeAllCallback, AutoCloseable {
                 external = startContainers();
                 System.out.println("Docker found: Kafka and MinIO in Testcontainers " + external.kafkaBootstrap() + " " + external.s3Endpoint());
             }
-            LocalStack s = new LocalStack(repo, home, LocalStack.Ports.free(), new PrintStream(System.out, true), external);
+            LocalStack s = new LocalStack(repo, home, Ports.free(), new PrintStream(System.out, true), external);
             try {
                 s.up(Duration.ofSeconds(240));
             } catch (Exception e) {
@@ -80,7 +83,7 @@ public final class SharedStack implements BeforeAllCallback, AutoCloseable {
             Map<String, String> env = s.credentialsEnv();
             s3 = new S3ObjectStore(new S3Config(s.s3Endpoint(), env.get("ENTANGLE_S3_ACCESS_KEY"), env.get("ENTANGLE_S3_SECRET_KEY"),
                     "us-east-1", LocalStack.BUCKET));
-            stack = s;
+            stack = new StackKit(s);
             context.getRoot().getStore(ExtensionContext.Namespace.GLOBAL).put(SharedStack.class.getName(), this);
         }
     }
@@ -91,14 +94,14 @@ public final class SharedStack implements BeforeAllCallback, AutoCloseable {
             if (stack == null) return;
             List<String> stopped;
             try {
-                stopped = stack.down();
+                stopped = stack.stack().down();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while stopping the stack", e);
             }
             System.out.println("stack down: stopped " + stopped);
             for (String c : stopped) {
-                if (stack.running(c)) throw new IllegalStateException(c + " still running after down");
+                if (stack.stack().processes().running(c)) throw new IllegalStateException(c + " still running after down");
             }
             containers.forEach(org.testcontainers.containers.GenericContainer::stop);
             containers.clear();
@@ -106,11 +109,11 @@ public final class SharedStack implements BeforeAllCallback, AutoCloseable {
         }
     }
 
-    public static LocalStack stack() { return stack; }
+    public static StackKit stack() { return stack; }
 
     public static S3ObjectStore s3() { return s3; }
 
-    public static ManagedChannel channel(String service) {
+    public static ManagedChannel channel(Component service) {
         return ManagedChannelBuilder.forAddress("127.0.0.1", stack.port(service)).usePlaintext().maxInboundMessageSize(64 << 20).build();
     }
 }

@@ -21,7 +21,8 @@ import dev.entangle.proto.query.v1.RunComparison;
 import dev.entangle.proto.query.v1.RunUpdate;
 import dev.entangle.proto.query.v1.StepSelector;
 import dev.entangle.proto.query.v1.WatchRunRequest;
-import dev.entangle.stack.LocalStack;
+import dev.entangle.it.kit.StackKit;
+import dev.entangle.stack.Component;
 import dev.entangle.store.Layout;
 import dev.entangle.store.S3Config;
 import dev.entangle.store.S3ObjectStore;
@@ -81,7 +82,7 @@ class StackEndToEndTest {
     /** Units per fixture checkpoint: 4 ΔW (q/v × 2 layers), 2 attention layers, 2 output operators. */
     static final int UNITS_PER_CHECKPOINT = 8;
 
-    static LocalStack stack;
+    static StackKit stack;
     static S3ObjectStore s3;
     static ManagedChannel ingest;
     static ManagedChannel query;
@@ -91,11 +92,11 @@ class StackEndToEndTest {
     static void connect() {
         stack = SharedStack.stack();
         s3 = SharedStack.s3();
-        ingest = SharedStack.channel("checkpoint-ingest");
-        query = SharedStack.channel("query");
+        ingest = SharedStack.channel(Component.INGEST);
+        query = SharedStack.channel(Component.QUERY);
     }
 
-    static ManagedChannel channel(String service) {
+    static ManagedChannel channel(Component service) {
         return SharedStack.channel(service);
     }
 
@@ -328,11 +329,11 @@ class StackEndToEndTest {
     void answersSurviveAQueryRestart() throws Exception {
         CompareResponse before = compareLayer0();
         var runsBefore = QueryGrpc.newBlockingStub(query).listRuns(ListRunsRequest.getDefaultInstance());
-        assertTrue(stack.stop("query", Duration.ofSeconds(20)));
-        stack.startService("query");
-        stack.waitReady("query", System.nanoTime() + TimeUnit.SECONDS.toNanos(120));
+        assertTrue(stack.stop(Component.QUERY, Duration.ofSeconds(20)));
+        stack.start(Component.QUERY);
+        stack.awaitReady(Component.QUERY, System.nanoTime() + TimeUnit.SECONDS.toNanos(120));
         query.shutdownNow();
-        query = channel("query");
+        query = channel(Component.QUERY);
         // the view is rebuilt from the results topic; wait until it has caught up
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         CompareResponse after = null;
@@ -376,7 +377,7 @@ class StackEndToEndTest {
         }
         assertEquals(2, reasons.size(), "both bad events dead-lettered: " + reasons);
         for (String r : reasons) assertTrue(r.toLowerCase(java.util.Locale.ROOT).contains("protocol message") || r.contains("parse"), r);
-        assertTrue(stack.ready("profiler"), "the profiler stays ready");
+        assertTrue(stack.ready(Component.PROFILER), "the profiler stays ready");
     }
 
     /** A checkpoint a training job already wrote to the object store is registered by bucket + prefix, once. */

@@ -13,7 +13,9 @@ import dev.entangle.proto.query.v1.GetProfileRequest;
 import dev.entangle.proto.query.v1.ListRunsRequest;
 import dev.entangle.proto.query.v1.QueryGrpc;
 import dev.entangle.proto.query.v1.RunSummary;
-import dev.entangle.stack.LocalStack;
+import dev.entangle.it.kit.Replica;
+import dev.entangle.it.kit.StackKit;
+import dev.entangle.stack.Component;
 import io.grpc.Channel;
 import io.grpc.ClientInterceptors;
 import io.grpc.ManagedChannel;
@@ -55,19 +57,18 @@ class TenantAccessTest {
 
     @Test
     void tokenAndTenantGuardIngestAndQuery() throws Exception {
-        LocalStack stack = SharedStack.stack();
-        LocalStack.Ports free = LocalStack.Ports.free();
+        StackKit stack = SharedStack.stack();
         Map<String, String> secured = Map.of("ENTANGLE_AUTH_TOKEN", TOKEN, "ENTANGLE_TENANT_HEADER", HEADER);
-        stack.startReplica("checkpoint-ingest", "ingest-secured", free.ingest(), secured);
-        stack.startReplica("query", "query-secured", free.query(), secured);
+        Replica securedIngest = stack.startReplica(Component.INGEST, "ingest-secured", secured);
+        Replica securedQuery = stack.startReplica(Component.QUERY, "query-secured", secured);
         ManagedChannel ingest = null, query = null;
         try {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-            stack.waitReady("ingest-secured", deadline);
-            stack.waitReady("query-secured", deadline);
-            ingest = ManagedChannelBuilder.forAddress("127.0.0.1", stack.port("ingest-secured")).usePlaintext().build();
+            securedIngest.awaitReady(deadline);
+            securedQuery.awaitReady(deadline);
+            ingest = ManagedChannelBuilder.forAddress("127.0.0.1", securedIngest.port()).usePlaintext().build();
             ManagedChannel ingestChannel = ingest;
-            query = ManagedChannelBuilder.forAddress("127.0.0.1", stack.port("query-secured")).usePlaintext().build();
+            query = ManagedChannelBuilder.forAddress("127.0.0.1", securedQuery.port()).usePlaintext().build();
             Path ckpt = Fixtures.root().resolve("runs/lora-r4-a16/checkpoint-30");
             UploadHeader header = UploadHeader.newBuilder().setRun(RUN).setStep(30).build();
 
@@ -84,7 +85,7 @@ class TenantAccessTest {
                 assertEquals(Status.Code.UNAUTHENTICATED, e.getStatus().getCode(), e.getStatus().toString());
             }
             HttpClient http = HttpClient.newHttpClient();
-            URI metrics = URI.create("http://127.0.0.1:" + stack.port("ingest-secured") + "/q/metrics");
+            URI metrics = URI.create("http://127.0.0.1:" + securedIngest.port() + "/q/metrics");
             assertEquals(401, http.send(HttpRequest.newBuilder(metrics).build(), HttpResponse.BodyHandlers.discarding()).statusCode());
             assertEquals(200, http.send(HttpRequest.newBuilder(metrics).header("authorization", "Bearer " + TOKEN).build(),
                     HttpResponse.BodyHandlers.discarding()).statusCode());
@@ -130,8 +131,8 @@ class TenantAccessTest {
         } finally {
             if (ingest != null) ingest.shutdownNow();
             if (query != null) query.shutdownNow();
-            stack.stop("ingest-secured", Duration.ofSeconds(20));
-            stack.stop("query-secured", Duration.ofSeconds(20));
+            securedIngest.stop(Duration.ofSeconds(20));
+            securedQuery.stop(Duration.ofSeconds(20));
         }
     }
 

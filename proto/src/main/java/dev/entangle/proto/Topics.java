@@ -25,5 +25,8 @@ public final class Topics {
      */
     public static final String PROFILE_TASKS_OUT = "profile-tasks-out";
 
+    /** Every topic above (not the channel name {@link #PROFILE_TASKS_OUT}): what a stack creates. A new topic joins this list. */
+    public static final java.util.List<String> ALL = java.util.List.of(CHECKPOINTS_INGESTED, PROFILE_TASKS, PROFILES_COMPUTED, PROFILE_TASKS_DLQ);
+
     private Topics() {}
 }

@@ -3,27 +3,31 @@ package dev.entangle.cli;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 
-/** Where the services listen (the local stack's defaults, overridable by flags or environment). */
-final class Endpoints {
+/**
+ * Where the services listen (the local stack's defaults, overridable by flags or environment).
+ * Each service answers gRPC and HTTP (health, metrics) on one port. Public for the benches.
+ */
+public final class Endpoints {
 
-    static final String INGEST = env("ENTANGLE_INGEST", "localhost:8081");
-    static final String QUERY = env("ENTANGLE_QUERY", "localhost:8084");
+    public static final String INGEST = env("ENTANGLE_INGEST", "localhost:8081");
+    public static final String QUERY = env("ENTANGLE_QUERY", "localhost:8084");
+    public static final String PROFILER = env("ENTANGLE_PROFILER", "localhost:8082");
 
     private Endpoints() {}
 
     /** {@code --query HOST:PORT}, for every command that asks the query service. */
-    static final class QueryOption {
+    public static final class QueryOption {
         @picocli.CommandLine.Option(names = "--query", paramLabel = "HOST:PORT", description = "Query service (default: $ENTANGLE_QUERY or localhost:8084).")
-        String endpoint = QUERY;
+        public String endpoint = QUERY;
     }
 
     /** {@code --ingest HOST:PORT}, for every command that uploads. */
-    static final class IngestOption {
+    public static final class IngestOption {
         @picocli.CommandLine.Option(names = "--ingest", paramLabel = "HOST:PORT", description = "Ingest service (default: $ENTANGLE_INGEST or localhost:8081).")
-        String endpoint = INGEST;
+        public String endpoint = INGEST;
     }
 
-    static ManagedChannel channel(String hostPort) {
+    public static ManagedChannel channel(String hostPort) {
         int colon = hostPort.lastIndexOf(':');
         if (colon < 0) throw new IllegalArgumentException("endpoint '" + hostPort + "' is not HOST:PORT");
         String host = hostPort.substring(0, colon);

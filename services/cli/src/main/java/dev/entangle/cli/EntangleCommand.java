@@ -6,8 +6,9 @@ import picocli.CommandLine.Command;
 /** The {@code entangle} command. Services' commands (ingest, compare, up/down) join as subcommands. */
 @Command(name = "entangle", mixinStandardHelpOptions = true, version = "entangle 0.1.0",
         description = "Artificial entanglement profiles of LLM fine-tuning checkpoints (arXiv 2601.06788).",
-        subcommands = {ProfileCommand.class, IngestCommand.class, CompareCommand.class, PlotCommand.class, DemoCommand.class, StackBenchCommand.class, ForwardBenchCommand.class,
-                BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ProfileCommand.class, IngestCommand.class, CompareCommand.class, PlotCommand.class, DemoCommand.class,
+                CommandLine.HelpCommand.class},
+        footer = {"", "Benchmarks (the bench module, run by the same launcher): ./entangle bench --help, ./entangle bench-stack --help"})
 public final class EntangleCommand implements Runnable {
 
     @CommandLine.Spec

@@ -6,8 +6,9 @@ import picocli.CommandLine;
 /**
  * Errors reach the user as one line on stderr naming the file, tensor and rule broken, and a
  * non-zero exit code: 2 for bad input, 1 for anything else. {@code --verbose} adds the trace.
+ * Public for the benches' command line, which reports errors the same way.
  */
-final class Errors implements CommandLine.IExecutionExceptionHandler {
+public final class Errors implements CommandLine.IExecutionExceptionHandler {
 
     static final int BAD_INPUT = 2;
     static final int INTERNAL = 1;
@@ -44,7 +45,7 @@ final class Errors implements CommandLine.IExecutionExceptionHandler {
     }
 
     /** {@code --verbose}: read back by {@link #handleExecutionException} from the parse result. */
-    static final class VerboseOption {
+    public static final class VerboseOption {
         @picocli.CommandLine.Option(names = "--verbose", description = "Stack traces on errors.")
         boolean verbose;
     }

@@ -4,19 +4,11 @@ import dev.entangle.proto.Topics;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.errors.TopicExistsException;
 
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -34,56 +26,25 @@ import java.util.concurrent.ExecutionException;
 /**
  * The embedded default stack on one machine, no Docker: a real Kafka broker (KRaft, combined
  * broker + controller, from its Maven Central jars), a real S3 server (S3Proxy over a folder)
- * and the four services (their Quarkus jars), each a separate process on loopback ports.
- * Everything lives under one folder: {@code logs/NAME.log}, {@code run/NAME.pid}, the broker's
- * and the S3 server's data, and generated credentials. {@code down} stops only processes whose
- * command line carries this folder's marker.
+ * and the four services (their Quarkus jars), each a separate process on loopback ports
+ * ({@link Component}, {@link Ports}). Everything lives under one folder: the processes'
+ * logs and pids ({@link Supervisor}), the broker's and the S3 server's data, and generated
+ * credentials. {@code ./entangle up | status | down} are {@link #up}, {@link #status} and
+ * {@link #down}; {@link #start}, {@link #startService} and {@link #awaitReady} are the pieces
+ * the integration tests' kit builds replicas and restarts on.
  */
 public final class LocalStack {
 
-    /** Loopback ports of every component. */
-    public record Ports(int kafka, int controller, int s3, int ingest, int profiler, int theory, int query) {
-        public static Ports defaults() { return new Ports(19092, 19093, 19000, 8081, 8082, 8083, 8084); }
-
-        /** Free ports picked by the OS (tests, several stacks on one machine). */
-        public static Ports free() {
-            return new Ports(freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort());
-        }
-
-        Properties toProperties() {
-            Properties p = new Properties();
-            p.setProperty("kafka", "" + kafka);
-            p.setProperty("controller", "" + controller);
-            p.setProperty("s3", "" + s3);
-            p.setProperty("ingest", "" + ingest);
-            p.setProperty("profiler", "" + profiler);
-            p.setProperty("theory", "" + theory);
-            p.setProperty("query", "" + query);
-            return p;
-        }
-
-        static Ports of(Properties p) {
-            return new Ports(i(p, "kafka"), i(p, "controller"), i(p, "s3"), i(p, "ingest"), i(p, "profiler"), i(p, "theory"), i(p, "query"));
-        }
-
-        private static int i(Properties p, String k) { return Integer.parseInt(p.getProperty(k)); }
-    }
-
-    /** The services in start order, with the port each listens on (HTTP and gRPC share it). */
-    public static final List<String> SERVICES = List.of("theory", "checkpoint-ingest", "profiler", "query");
-    public static final String KAFKA = "kafka";
-    public static final String S3 = "s3";
     public static final String BUCKET = "entangle";
-    /** Partitions of the task topic: how many profiler replicas can share one checkpoint. */
+    /** Partitions of each topic: how many profiler replicas can share one checkpoint. */
     public static final int PARTITIONS = 4;
 
     /** A Kafka broker and an S3 server this stack did not start (e.g. Testcontainers where Docker runs). */
     public record External(String kafkaBootstrap, String s3Endpoint, String accessKey, String secretKey) {}
 
     private final Path repo;
-    private final Path home;
     private final Ports ports;
-    private final PrintStream log;
+    private final Supervisor processes;
     private final External external;
 
     public LocalStack(Path repo, Path home, Ports ports, PrintStream log) {
@@ -93,9 +54,8 @@ public final class LocalStack {
     /** The services only, on a broker and an S3 server that already run. */
     public LocalStack(Path repo, Path home, Ports ports, PrintStream log, External external) {
         this.repo = repo.toAbsolutePath().normalize();
-        this.home = home.toAbsolutePath().normalize();
         this.ports = ports;
-        this.log = log;
+        this.processes = new Supervisor(home, log);
         this.external = external;
     }
 
@@ -114,126 +74,96 @@ public final class LocalStack {
 
     public Ports ports() { return ports; }
 
-    public Path home() { return home; }
+    public int port(Component c) { return ports.of(c); }
 
-    public String kafkaBootstrap() { return external != null ? external.kafkaBootstrap() : "127.0.0.1:" + ports.kafka(); }
+    public Path home() { return processes.home(); }
 
-    public String s3Endpoint() { return external != null ? external.s3Endpoint() : "http://127.0.0.1:" + ports.s3(); }
+    /** This stack's processes (pid files, logs, stop and kill). */
+    public Supervisor processes() { return processes; }
 
-    public int port(String service) {
-        return switch (service) {
-            case "checkpoint-ingest" -> ports.ingest();
-            case "profiler" -> ports.profiler();
-            case "theory" -> ports.theory();
-            case "query" -> ports.query();
-            case KAFKA -> ports.kafka();
-            case S3 -> ports.s3();
-            default -> extraPorts.containsKey(service) ? extraPorts.get(service) : throwUnknown(service);
-        };
-    }
+    public String kafkaBootstrap() { return external != null ? external.kafkaBootstrap() : "127.0.0.1:" + port(Component.KAFKA); }
 
-    private static int throwUnknown(String service) {
-        throw new IllegalArgumentException("no component " + service);
-    }
-
-    // ---- up -----------------------------------------------------------------------------------
-
-    /** Starts whatever is not running yet and waits until every component is ready. */
-    public void up(Duration timeout) throws IOException, InterruptedException {
-        Files.createDirectories(home.resolve("logs"));
-        Files.createDirectories(home.resolve("run"));
-        try (var out = Files.newOutputStream(home.resolve("ports.properties"))) {
-            ports.toProperties().store(out, "entangle local stack ports");
-        }
-        long deadline = System.nanoTime() + timeout.toNanos();
-        if (external == null) {
-            if (!running(KAFKA)) startKafka();
-            if (!running(S3)) startS3();
-            waitForPort(KAFKA, ports.kafka(), deadline);
-            waitForPort(S3, ports.s3(), deadline);
-        }
-        createTopics(deadline);
-        for (String s : SERVICES) if (!running(s)) startService(s);
-        for (String s : SERVICES) waitReady(s, deadline);
-    }
-
-    /** Starts the broker or the S3 server again after {@link #stop} (fault tests: a restart keeps their data). */
-    public void startInfrastructure(String name, Duration timeout) throws IOException, InterruptedException {
-        if (external != null) throw new IllegalStateException("the broker and the S3 server are external here");
-        long deadline = System.nanoTime() + timeout.toNanos();
-        switch (name) {
-            case KAFKA -> {
-                startKafka();
-                waitForPort(KAFKA, ports.kafka(), deadline);
-            }
-            case S3 -> {
-                startS3();
-                waitForPort(S3, ports.s3(), deadline);
-            }
-            default -> throw new IllegalArgumentException("not infrastructure: " + name);
-        }
-    }
+    public String s3Endpoint() { return external != null ? external.s3Endpoint() : "http://127.0.0.1:" + port(Component.S3); }
 
     /** Whether this stack runs its own broker and S3 server (false on Testcontainers). */
     public boolean ownsInfrastructure() { return external == null; }
 
-    /** Starts one service (after {@link #stop} of it, e.g. to test a restart). */
-    public void startService(String service) throws IOException {
-        startService(service, service, port(service));
+    public boolean running(Component c) { return processes.running(c.processName()); }
+
+    // ---- the user's stack ---------------------------------------------------------------------
+
+    /** Starts whatever is not running yet and waits until every component is ready. */
+    public void up(Duration timeout) throws IOException, InterruptedException {
+        Files.createDirectories(home());
+        try (var out = Files.newOutputStream(home().resolve("ports.properties"))) {
+            ports.toProperties().store(out, "entangle local stack ports");
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        if (ownsInfrastructure()) {
+            for (Component c : Component.INFRASTRUCTURE) if (!running(c)) start(c);
+            for (Component c : Component.INFRASTRUCTURE) awaitReady(c, deadline);
+        }
+        createTopics(deadline);
+        for (Component s : Component.SERVICES) if (!running(s)) start(s);
+        for (Component s : Component.SERVICES) awaitReady(s, deadline);
+    }
+
+    /** Component → "ready" | "running (not ready)" | "stopped", in start order. */
+    public Map<Component, String> status() {
+        Map<Component, String> out = new LinkedHashMap<>();
+        for (Component c : Component.values()) out.put(c, !running(c) ? "stopped" : ready(c) ? "ready" : "running (not ready)");
+        return out;
+    }
+
+    /** Stops everything this stack started (every pid under run/ carrying its marker): services (and replicas) first, then the broker and the S3 server. */
+    public List<String> down() throws InterruptedException {
+        List<String> stopped = new ArrayList<>();
+        List<String> infrastructure = Component.INFRASTRUCTURE.stream().map(Component::processName).toList();
+        for (String s : processes.recorded()) if (!infrastructure.contains(s) && processes.stop(s, Duration.ofSeconds(20))) stopped.add(s);
+        for (String s : infrastructure) if (processes.stop(s, Duration.ofSeconds(30))) stopped.add(s);
+        return stopped;
+    }
+
+    // ---- components ---------------------------------------------------------------------------
+
+    /** Starts one component on its port, under its own name (after a stop, it keeps its data). */
+    public void start(Component c) throws IOException, InterruptedException {
+        switch (c.kind()) {
+            case SERVICE -> startService(c, c.processName(), port(c), Map.of());
+            case INFRASTRUCTURE -> {
+                if (!ownsInfrastructure()) throw new IllegalStateException("the broker and the S3 server are external here");
+                if (c == Component.KAFKA) {
+                    processes.start(c.processName(), KafkaBroker.command(processes, ports, PARTITIONS), Map.of());
+                } else {
+                    // S3Proxy over this stack's s3/ folder, with the stack's credentials in its environment
+                    processes.start(c.processName(), processes.javaCommand(List.of("-Xmx" + c.heap()),
+                            classPath(S3Server.class.getName(), "" + port(c), home().resolve("s3").toString())), credentialsEnv());
+                }
+            }
+        }
     }
 
     /**
-     * Starts another replica of a service under its own name and port (e.g. a second profiler
-     * sharing the task topic's partitions); {@link #stop}/{@link #kill} take that name.
+     * Starts an instance of a service under {@code name} on {@code port}, with the stack's
+     * environment and {@code extraEnv} over it (e.g. a second profiler, or a secured ingest).
      */
-    public void startReplica(String service, String name, int port) throws IOException {
-        startReplica(service, name, port, Map.of());
-    }
-
-    /** A replica with extra environment (e.g. ENTANGLE_AUTH_TOKEN, ENTANGLE_TENANT_HEADER: a secured instance). */
-    public void startReplica(String service, String name, int port, Map<String, String> extraEnv) throws IOException {
-        extraPorts.put(name, port);
-        startService(service, name, port, extraEnv);
-    }
-
-    private final Map<String, Integer> extraPorts = new java.util.concurrent.ConcurrentHashMap<>();
-
-    private void startService(String service, String name, int port) throws IOException {
-        startService(service, name, port, Map.of());
-    }
-
-    private void startService(String service, String name, int port, Map<String, String> extraEnv) throws IOException {
-        Path jar = repo.resolve("services/" + service + "/target/quarkus-app/quarkus-run.jar");
+    public void startService(Component service, String name, int port, Map<String, String> extraEnv) throws IOException {
+        if (!service.isService()) throw new IllegalArgumentException(service + " is not a service");
+        Path jar = repo.resolve("services/" + service.processName() + "/target/quarkus-app/quarkus-run.jar");
         if (!Files.exists(jar)) throw new IllegalStateException(jar + " is missing: build first (./entangle build)");
-        List<String> jvm = new ArrayList<>(List.of("-Xmx" + heap(service), "--enable-native-access=ALL-UNNAMED",
-                "--sun-misc-unsafe-memory-access=allow", marker()));
-        List<String> cmd = new ArrayList<>();
-        cmd.add(javaBinary());
-        cmd.addAll(jvm);
-        cmd.add("-jar");
-        cmd.add(jar.toString());
+        List<String> jvm = List.of("-Xmx" + service.heap(), "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow");
         Map<String, String> env = serviceEnv();
-        env.put(portVariable(service), "" + port);
+        env.put(service.portVariable(), "" + port);
         env.putAll(extraEnv);
-        start(name, cmd, env);
+        processes.start(name, processes.javaCommand(jvm, List.of("-jar", jar.toString())), env);
     }
 
-    private static String portVariable(String service) {
-        return switch (service) {
-            case "checkpoint-ingest" -> "ENTANGLE_INGEST_HTTP_PORT";
-            case "profiler" -> "ENTANGLE_PROFILER_HTTP_PORT";
-            case "theory" -> "ENTANGLE_THEORY_HTTP_PORT";
-            case "query" -> "ENTANGLE_QUERY_HTTP_PORT";
-            default -> throw new IllegalArgumentException("no service " + service);
-        };
-    }
+    /** Ready: the broker's or the S3 server's port accepts; a service's /q/health/ready answers 200. */
+    public boolean ready(Component c) { return Probes.ready(c.kind(), port(c)); }
 
-    private static String heap(String service) {
-        return switch (service) {
-            case "profiler" -> "768m";
-            case "checkpoint-ingest" -> "512m";
-            default -> "384m";
-        };
+    /** Waits until the component is ready; fails at once if its process exits. */
+    public void awaitReady(Component c, long deadlineNanos) throws InterruptedException {
+        processes.await(c.processName(), () -> ready(c), deadlineNanos, c.isService() ? "not ready in time" : "did not open port " + port(c));
     }
 
     /** Environment every service reads (application.properties: ENTANGLE_*); credentials never on a command line. */
@@ -242,26 +172,23 @@ public final class LocalStack {
         env.put("ENTANGLE_KAFKA_BOOTSTRAP", kafkaBootstrap());
         env.put("ENTANGLE_S3_ENDPOINT", s3Endpoint());
         env.put("ENTANGLE_S3_BUCKET", BUCKET);
-        env.put("ENTANGLE_INGEST_HTTP_PORT", "" + ports.ingest());
-        env.put("ENTANGLE_PROFILER_HTTP_PORT", "" + ports.profiler());
-        env.put("ENTANGLE_THEORY_HTTP_PORT", "" + ports.theory());
-        env.put("ENTANGLE_QUERY_HTTP_PORT", "" + ports.query());
+        for (Component s : Component.SERVICES) env.put(s.portVariable(), "" + port(s));
         env.put("ENTANGLE_THEORY_HOST", "127.0.0.1");
-        env.put("ENTANGLE_THEORY_PORT", "" + ports.theory());
+        env.put("ENTANGLE_THEORY_PORT", "" + port(Component.THEORY));
         return env;
     }
 
     /** S3 credentials generated once per stack folder (owner-only file). */
     public Map<String, String> credentialsEnv() throws IOException {
         if (external != null) return Map.of("ENTANGLE_S3_ACCESS_KEY", external.accessKey(), "ENTANGLE_S3_SECRET_KEY", external.secretKey());
-        Path f = home.resolve("credentials.properties");
+        Path f = home().resolve("credentials.properties");
         Properties p = new Properties();
         if (Files.exists(f)) {
             try (var in = Files.newInputStream(f)) {
                 p.load(in);
             }
         } else {
-            Files.createDirectories(home);
+            Files.createDirectories(home());
             SecureRandom rnd = new SecureRandom();
             byte[] k = new byte[10];
             byte[] s = new byte[20];
@@ -277,51 +204,12 @@ public final class LocalStack {
         return Map.of("ENTANGLE_S3_ACCESS_KEY", p.getProperty("access-key"), "ENTANGLE_S3_SECRET_KEY", p.getProperty("secret-key"));
     }
 
-    /** S3Proxy over this stack's s3/ folder, with the stack's credentials in its environment. */
-    private void startS3() throws IOException {
-        start(S3, javaCommand(List.of("-Xmx256m"), "dev.entangle.stack.S3Server", "" + ports.s3(), home.resolve("s3").toString()), credentialsEnv());
-    }
-
-    private void startKafka() throws IOException, InterruptedException {
-        Path dir = home.resolve("kafka");
-        Path data = dir.resolve("data");
-        Files.createDirectories(data);
-        Path config = dir.resolve("server.properties");
-        Properties p = new Properties();
-        p.setProperty("process.roles", "broker,controller");
-        p.setProperty("node.id", "1");
-        p.setProperty("controller.quorum.bootstrap.servers", "127.0.0.1:" + ports.controller());
-        p.setProperty("listeners", "PLAINTEXT://127.0.0.1:" + ports.kafka() + ",CONTROLLER://127.0.0.1:" + ports.controller());
-        p.setProperty("advertised.listeners", "PLAINTEXT://127.0.0.1:" + ports.kafka());
-        p.setProperty("controller.listener.names", "CONTROLLER");
-        p.setProperty("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
-        p.setProperty("log.dirs", data.toString());
-        p.setProperty("num.partitions", "" + PARTITIONS);
-        p.setProperty("offsets.topic.replication.factor", "1");
-        p.setProperty("offsets.topic.num.partitions", "4");
-        p.setProperty("transaction.state.log.replication.factor", "1");
-        p.setProperty("transaction.state.log.min.isr", "1");
-        p.setProperty("share.coordinator.state.topic.replication.factor", "1");
-        p.setProperty("share.coordinator.state.topic.min.isr", "1");
-        p.setProperty("group.initial.rebalance.delay.ms", "0");
-        try (var out = Files.newOutputStream(config)) {
-            p.store(out, "entangle local Kafka broker (KRaft, single node)");
-        }
-        if (!Files.exists(data.resolve("meta.properties"))) {
-            List<String> format = javaCommand(List.of("-Xmx256m"), "kafka.tools.StorageTool", "format", "--standalone",
-                    "-t", Uuid.randomUuid().toString(), "-c", config.toString());
-            Process fmt = new ProcessBuilder(format).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(home.resolve("logs/kafka-format.log").toFile())).start();
-            if (fmt.waitFor() != 0) throw new IllegalStateException("formatting the Kafka log folder failed: see " + home.resolve("logs/kafka-format.log"));
-        }
-        start(KAFKA, javaCommand(List.of("-Xmx512m", "-Xms128m"), "kafka.Kafka", config.toString()), Map.of());
-    }
-
+    /** Every topic of {@link Topics#ALL}, {@link #PARTITIONS} partitions each. */
     private void createTopics(long deadline) throws InterruptedException {
         Properties p = new Properties();
         p.setProperty(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafkaBootstrap());
         try (Admin admin = Admin.create(p)) {
-            for (String t : List.of(Topics.CHECKPOINTS_INGESTED, Topics.PROFILE_TASKS, Topics.PROFILES_COMPUTED, Topics.PROFILE_TASKS_DLQ)) {
+            for (String t : Topics.ALL) {
                 while (true) {
                     try {
                         admin.createTopics(List.of(new NewTopic(t, PARTITIONS, (short) 1))).all().get();
@@ -336,153 +224,10 @@ public final class LocalStack {
         }
     }
 
-    // ---- processes ----------------------------------------------------------------------------
-
-    private List<String> javaCommand(List<String> jvm, String mainClass, String... args) {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(javaBinary());
-        cmd.addAll(jvm);
-        cmd.add(marker());
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add(mainClass);
-        cmd.addAll(List.of(args));
-        return cmd;
-    }
-
-    private static String javaBinary() {
-        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    }
-
-    /** Tags every process of this stack so that {@code down} never stops anything else. */
-    private String marker() {
-        return "-DentangleStackHome=" + home;
-    }
-
-    private void start(String name, List<String> command, Map<String, String> env) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(home.resolve("logs/" + name + ".log").toFile()));
-        pb.environment().putAll(env);
-        pb.directory(home.toFile());
-        Process p = pb.start();
-        Files.writeString(home.resolve("run/" + name + ".pid"), Long.toString(p.pid()));
-        log.println("  started " + name + " (pid " + p.pid() + ", log " + home.resolve("logs/" + name + ".log") + ")");
-    }
-
-    /** The live process of a component started by this stack, if any. */
-    public Optional<ProcessHandle> process(String name) {
-        Path f = home.resolve("run/" + name + ".pid");
-        if (!Files.exists(f)) return Optional.empty();
-        try {
-            long pid = Long.parseLong(Files.readString(f).trim());
-            return ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
-                    .filter(h -> h.info().commandLine().map(c -> c.contains(marker())).orElse(false));
-        } catch (IOException | NumberFormatException e) {
-            return Optional.empty();
-        }
-    }
-
-    public boolean running(String name) { return process(name).isPresent(); }
-
-    /** Stops one component: SIGTERM, then SIGKILL after the grace period. */
-    public boolean stop(String name, Duration grace) throws InterruptedException {
-        Optional<ProcessHandle> h = process(name);
-        if (h.isEmpty()) return false;
-        h.get().destroy();
-        long deadline = System.nanoTime() + grace.toNanos();
-        while (h.get().isAlive() && System.nanoTime() < deadline) Thread.sleep(50);
-        if (h.get().isAlive()) h.get().destroyForcibly();
-        while (h.get().isAlive()) Thread.sleep(20);
-        try {
-            Files.deleteIfExists(home.resolve("run/" + name + ".pid"));
-        } catch (IOException ignored) {
-            // the pid file is advisory; a stale one is filtered by the marker check
-        }
-        return true;
-    }
-
-    /** Kills one component at once (SIGKILL), as a crash would. */
-    public void kill(String name) throws InterruptedException {
-        Optional<ProcessHandle> h = process(name);
-        if (h.isEmpty()) return;
-        h.get().destroyForcibly();
-        while (h.get().isAlive()) Thread.sleep(20);
-    }
-
-    /** Stops everything this stack started (every pid under run/ carrying its marker): services first, then the broker and the S3 server. */
-    public List<String> down() throws InterruptedException {
-        List<String> stopped = new ArrayList<>();
-        List<String> recorded = new ArrayList<>();
-        try (var files = Files.list(home.resolve("run"))) {
-            files.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".pid"))
-                    .map(n -> n.substring(0, n.length() - 4)).forEach(recorded::add);
-        } catch (IOException e) {
-            // no run folder: nothing was started
-        }
-        // services (and any replicas) first, then the broker and the S3 server they use
-        for (String s : recorded) if (!s.equals(KAFKA) && !s.equals(S3) && stop(s, Duration.ofSeconds(20))) stopped.add(s);
-        for (String s : List.of(KAFKA, S3)) if (stop(s, Duration.ofSeconds(30))) stopped.add(s);
-        return stopped;
-    }
-
-    /** Name → "ready" | "running (not ready)" | "stopped". */
-    public Map<String, String> status() {
-        Map<String, String> out = new LinkedHashMap<>();
-        for (String c : List.of(KAFKA, S3)) {
-            out.put(c, !running(c) ? "stopped" : portOpen(port(c)) ? "ready" : "running (not ready)");
-        }
-        for (String s : SERVICES) {
-            out.put(s, !running(s) ? "stopped" : ready(s) ? "ready" : "running (not ready)");
-        }
-        return out;
-    }
-
-    private void waitForPort(String name, int port, long deadline) throws InterruptedException {
-        while (!portOpen(port)) {
-            if (!running(name)) throw new IllegalStateException(name + " exited while starting: see " + home.resolve("logs/" + name + ".log"));
-            if (System.nanoTime() > deadline) throw new IllegalStateException(name + " did not open port " + port + ": see " + home.resolve("logs/" + name + ".log"));
-            Thread.sleep(100);
-        }
-    }
-
-    public void waitReady(String service, long deadlineNanos) throws InterruptedException {
-        while (!ready(service)) {
-            if (!running(service)) throw new IllegalStateException(service + " exited while starting: see " + home.resolve("logs/" + service + ".log"));
-            if (System.nanoTime() > deadlineNanos) throw new IllegalStateException(service + " not ready in time: see " + home.resolve("logs/" + service + ".log"));
-            Thread.sleep(200);
-        }
-    }
-
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-
-    /** /q/health/ready answers 200. */
-    public boolean ready(String service) {
-        try {
-            HttpResponse<Void> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port(service) + "/q/health/ready"))
-                    .timeout(Duration.ofSeconds(3)).build(), HttpResponse.BodyHandlers.discarding());
-            return r.statusCode() == 200;
-        } catch (IOException e) {
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
-    }
-
-    static boolean portOpen(int port) {
-        try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress("127.0.0.1", port), 500);
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
-    static int freePort() {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+    /** {@code -cp CLASSPATH MAIN ARGS} on this process's class path (the broker's and S3Proxy's jars are on it). */
+    static List<String> classPath(String mainClass, String... args) {
+        List<String> launch = new ArrayList<>(List.of("-cp", System.getProperty("java.class.path"), mainClass));
+        launch.addAll(List.of(args));
+        return launch;
     }
 }

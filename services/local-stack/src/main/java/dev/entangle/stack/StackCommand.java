@@ -33,7 +33,7 @@ public final class StackCommand {
         @Override
         public Integer call() throws Exception {
             LocalStack stack = LocalStack.recorded(repo, home(), System.out)
-                    .orElseGet(() -> new LocalStack(repo, home(), LocalStack.Ports.defaults(), System.out));
+                    .orElseGet(() -> new LocalStack(repo, home(), Ports.defaults(), System.out));
             System.out.println("entangle: starting the local stack in " + stack.home());
             try {
                 stack.up(Duration.ofSeconds(timeout));
@@ -76,14 +76,14 @@ public final class StackCommand {
     }
 
     static void print(LocalStack stack) {
-        Map<String, String> st = stack.status();
+        Map<Component, String> st = stack.status();
         for (var e : st.entrySet()) {
             String where = switch (e.getKey()) {
-                case LocalStack.KAFKA -> stack.kafkaBootstrap() + " (Kafka, KRaft)";
-                case LocalStack.S3 -> stack.s3Endpoint() + " (S3, bucket " + LocalStack.BUCKET + ")";
-                default -> "127.0.0.1:" + stack.port(e.getKey()) + " (gRPC + HTTP, /q/health, /q/metrics)";
+                case KAFKA -> stack.kafkaBootstrap() + " (Kafka, KRaft)";
+                case S3 -> stack.s3Endpoint() + " (S3, bucket " + LocalStack.BUCKET + ")";
+                case THEORY, INGEST, PROFILER, QUERY -> "127.0.0.1:" + stack.port(e.getKey()) + " (gRPC + HTTP, /q/health, /q/metrics)";
             };
-            System.out.printf("  %-18s %-20s %s%n", e.getKey(), e.getValue(), where);
+            System.out.printf("  %-18s %-20s %s%n", e.getKey().processName(), e.getValue(), where);
         }
         System.out.println("  logs: " + stack.home().resolve("logs"));
     }

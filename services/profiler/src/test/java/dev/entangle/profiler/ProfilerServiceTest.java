@@ -24,11 +24,12 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -66,12 +67,12 @@ class ProfilerServiceTest {
 
         connector.source(Topics.CHECKPOINTS_INGESTED).send(ev.toByteArray());
         InMemorySink<byte[]> tasks = connector.sink(Topics.PROFILE_TASKS_OUT);
-        await(() -> tasks.received().size() >= 8, "8 tasks planned");
+        await("8 tasks planned").atMost(Duration.ofSeconds(120)).until(() -> tasks.received().size() >= 8);
         assertEquals(8, tasks.received().size(), "4 ΔW, 2 attention layers, 2 output operators");
 
         for (Message<byte[]> t : tasks.received()) connector.source(Topics.PROFILE_TASKS).send(t.getPayload());
         InMemorySink<byte[]> results = connector.sink(Topics.PROFILES_COMPUTED);
-        await(() -> results.received().size() >= 8, "8 results");
+        await("8 results").atMost(Duration.ofSeconds(120)).until(() -> results.received().size() >= 8);
 
         JsonNode oracle = Fixtures.oracle(ckpt).get("deltas");
         int deltas = 0;
@@ -89,13 +90,5 @@ class ProfilerServiceTest {
         }
         assertEquals(4, deltas);
         assertTrue(ProfileTask.parseFrom(tasks.received().get(0).getPayload()).getUnitCount() == 8);
-    }
-
-    static void await(BooleanSupplier done, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + 120_000_000_000L;
-        while (!done.getAsBoolean()) {
-            if (System.nanoTime() > deadline) throw new AssertionError("not in 120 s: " + what);
-            Thread.sleep(50);
-        }
     }
 }

@@ -7,7 +7,7 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * ND4J (nd4j-native, OpenBLAS) backend: gemm for Gram products and LAPACK syev for symmetric
  * eigen-problems. Deliberately not ND4J's custom Svd op (crashes the JVM in 1.0.0-M2.1) nor
- * level3().syrk (wrong values there) — see shared/notes/stack-facts.md.
+ * level3().syrk (wrong values there) — see docs/platform-notes.md.
  */
 public final class Nd4jLinearAlgebra implements LinearAlgebra {
 

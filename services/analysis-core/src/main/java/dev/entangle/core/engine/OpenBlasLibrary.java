@@ -57,7 +57,9 @@ final class OpenBlasLibrary {
     private static final Linker LINKER = Linker.nativeLinker();
 
     final String config;
-    final MethodHandle dsyrk, ssyrk, dgemm, dsyev, dsyevd, ssyev, setNumThreads;
+    /** The loaded libopenblas, for routines bound outside the engine (the bench's float32 kernels). */
+    final SymbolLookup symbols;
+    final MethodHandle dsyrk, dgemm, dsyev, dsyevd, setNumThreads;
     /**
      * cblas_sgemm as a critical call that reads and writes Java arrays in place (the forward
      * pass's activations and weights): no copies in or out. A critical call holds the garbage
@@ -66,16 +68,15 @@ final class OpenBlasLibrary {
     final MethodHandle sgemmInPlace;
 
     private OpenBlasLibrary(SymbolLookup lib) {
-        // cblas_?syrk(order, uplo, trans, n, k, alpha, A, lda, beta, C, ldc)
+        symbols = lib;
+        // cblas_dsyrk(order, uplo, trans, n, k, alpha, A, lda, beta, C, ldc)
         dsyrk = fn(lib, "cblas_dsyrk", null, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT);
-        ssyrk = fn(lib, "cblas_ssyrk", null, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_FLOAT, ADDRESS, JAVA_INT, JAVA_FLOAT, ADDRESS, JAVA_INT);
         // cblas_dgemm(order, transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
         dgemm = fn(lib, "cblas_dgemm", null, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT,
                 ADDRESS, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT);
-        // LAPACKE_?syev[d](layout, jobz, uplo, n, A, lda, w) → info
+        // LAPACKE_dsyev[d](layout, jobz, uplo, n, A, lda, w) → info
         dsyev = fn(lib, "LAPACKE_dsyev", JAVA_INT, JAVA_INT, JAVA_BYTE, JAVA_BYTE, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
         dsyevd = fn(lib, "LAPACKE_dsyevd", JAVA_INT, JAVA_INT, JAVA_BYTE, JAVA_BYTE, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
-        ssyev = fn(lib, "LAPACKE_ssyev", JAVA_INT, JAVA_INT, JAVA_BYTE, JAVA_BYTE, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
         setNumThreads = fn(lib, "openblas_set_num_threads", null, JAVA_INT);
         // cblas_sgemm(order, transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
         sgemmInPlace = LINKER.downcallHandle(lib.find("cblas_sgemm").orElseThrow(() -> new IllegalStateException("OpenBLAS " + VERSION + " has no cblas_sgemm")),

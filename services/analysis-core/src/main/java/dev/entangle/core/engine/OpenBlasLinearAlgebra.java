@@ -2,9 +2,9 @@ package dev.entangle.core.engine;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
 
 import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
-import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 
 /**
  * CPU backend on OpenBLAS {@value OpenBlasLibrary#VERSION} through Java's FFM
@@ -140,34 +140,11 @@ public final class OpenBlasLinearAlgebra implements LinearAlgebra {
     }
 
     /**
-     * Eigenvalues (descending) of the Gram matrix of a float32 copy of the row-major
-     * {@code rows × cols} view of {@code a}, in float32 throughout (ssyrk, then ssyev): what a
-     * float32 profile would compute. Profiles never use it; {@code entangle bench --kernels}
-     * times it and reports its entropy error against float64.
+     * The loaded library's symbols, for a caller that binds further OpenBLAS routines itself
+     * (the bench's float32 Gram and solve, which profiles never use) on this same library
+     * rather than loading a second copy.
      */
-    public double[] float32GramEigenvalues(double[] a, int rows, int cols, boolean leftSide) {
-        int n = leftSide ? rows : cols;
-        int k = leftSide ? cols : rows;
-        float[] af = new float[a.length];
-        for (int i = 0; i < a.length; i++) af[i] = (float) a[i];
-        float[] w = new float[n];
-        int info;
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment pa = arena.allocateFrom(JAVA_FLOAT, af);
-            MemorySegment pg = arena.allocate(JAVA_FLOAT, (long) n * n);
-            MemorySegment pw = arena.allocate(JAVA_FLOAT, n);
-            lib.ssyrk.invokeExact(OpenBlasLibrary.ROW_MAJOR, OpenBlasLibrary.UPPER,
-                    leftSide ? OpenBlasLibrary.NO_TRANS : OpenBlasLibrary.TRANS, n, k, 1.0f, pa, cols, 0.0f, pg, n);
-            info = (int) lib.ssyev.invokeExact(OpenBlasLibrary.LAPACK_ROW_MAJOR, (byte) 'N', (byte) 'U', n, pg, n, pw);
-            MemorySegment.copy(pw, JAVA_FLOAT, 0, w, 0, n);
-        } catch (Throwable t) {
-            throw rethrown("cblas_ssyrk/LAPACKE_ssyev", t);
-        }
-        if (info != 0) throw new ArithmeticException("LAPACK ssyev failed (info=" + info + ")");
-        double[] d = new double[n];
-        for (int i = 0; i < n; i++) d[i] = w[n - 1 - i];
-        return d;
-    }
+    public SymbolLookup symbols() { return lib.symbols; }
 
     private static RuntimeException rethrown(String call, Throwable t) {
         if (t instanceof RuntimeException r) return r;

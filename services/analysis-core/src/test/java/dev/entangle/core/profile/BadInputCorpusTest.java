@@ -22,8 +22,23 @@ class BadInputCorpusTest {
     @TempDir
     Path tmp;
 
+    /**
+     * Every rule of the safetensors format and of the checkpoint layout has a case (the corpus's
+     * point: each rule is reachable from a file on disk, and is named when broken).
+     */
     @Test
-    void theCorpusIsLarge() {
+    void everyRuleHasACase() {
+        java.util.Set<String> rules = new java.util.TreeSet<>();
+        BadInputs.all().forEach(c -> rules.add(c.rule()));
+        for (String rule : java.util.List.of("truncated file", "header length beyond end of file", "header too large",
+                "header not valid JSON", "header not a JSON object", "duplicate key in header", "unknown dtype",
+                "shape x dtype size != offset span", "offsets overlap", "offsets outside file", "hole in data buffer",
+                "invalid data_offsets", "metadata not a string map", "non-finite value", "not a matrix", "not a float tensor",
+                "pickle format refused", "unsafe shard path", "shard missing", "not a checkpoint folder", "missing base for FFT",
+                "base of another architecture", "LoRA A/B shape mismatch", "r in config != tensor rank", "MPS core shape mismatch",
+                "probe shape mismatch", "probe metadata missing", "bad probe metadata")) {
+            assertTrue(rules.contains(rule), "no case breaks '" + rule + "'; the corpus has " + rules);
+        }
         assertTrue(BadInputs.all().size() >= 30, "issue 8 asks for at least 30 cases");
     }
 

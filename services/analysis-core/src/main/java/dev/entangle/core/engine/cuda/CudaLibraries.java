@@ -23,7 +23,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * ND4J): the calls {@link CudaLinearAlgebra} makes, as method handles. CUDA 13 (libcublas.so.13,
  * libcusolver.so.12) and CUDA 12 (…so.12, …so.11) are looked for in ENTANGLE_CUDA_LIB_DIR,
  * CUDA_HOME/lib64, /usr/local/cuda/lib64 (and its targets folder), LD_LIBRARY_PATH, and the
- * loader's own path. Signatures as in shared/notes/gpu-ffm-probe/CudaProfileProbe.java, which
+ * loader's own path. Signatures as in the FFM probe (docs/platform-notes.md), which
  * ran on an H100 and matched torch.
  */
 // Binding native libraries is what this class is for: its restricted FFM calls are allowed at run

@@ -1,7 +1,9 @@
-package dev.entangle.cli;
+package dev.entangle.bench;
 
+import dev.entangle.cli.Endpoints;
+import dev.entangle.cli.Errors;
+import dev.entangle.cli.Uploader;
 import dev.entangle.core.safetensors.DType;
-import dev.entangle.core.synthetic.SyntheticLlama;
 import dev.entangle.proto.ingest.v1.IngestResult;
 import dev.entangle.proto.ingest.v1.UploadHeader;
 import dev.entangle.proto.query.v1.CompareRequest;
@@ -58,6 +60,9 @@ final class StackBenchCommand implements Callable<Integer> {
 
     @Mixin
     Endpoints.QueryOption queryAt;
+
+    @Option(names = "--profiler", paramLabel = "HOST:PORT", description = "Profiler service, for its heap metrics (default: $ENTANGLE_PROFILER or localhost:8082).")
+    String profilerAt = Endpoints.PROFILER;
 
     @Mixin
     Errors.VerboseOption verbosity;
@@ -133,8 +138,9 @@ final class StackBenchCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "layers.0.q_proj: S at the row/column cut %.4f (%s), valley depth %.4f%n",
                     cmp.getRuns(0).getRowColumnS(), lnR > 0 ? String.format(Locale.ROOT, "cap ln r = %.4f", lnR) : "no rank cap",
                     cmp.getRuns(0).getValleyDepth());
-            heap(out, "checkpoint-ingest", ingestAt.endpoint.substring(0, ingestAt.endpoint.lastIndexOf(':')), 8081);
-            heap(out, "profiler", ingestAt.endpoint.substring(0, ingestAt.endpoint.lastIndexOf(':')), 8082);
+            // each service answers HTTP (its metrics) on its gRPC port
+            heap(out, "checkpoint-ingest", ingestAt.endpoint);
+            heap(out, "profiler", profilerAt);
             out.flush();
             return 0;
         } finally {
@@ -146,10 +152,10 @@ final class StackBenchCommand implements Callable<Integer> {
         }
     }
 
-    /** Heap limit and current use of a service, from its Prometheus metrics. */
-    private static void heap(PrintWriter out, String service, String host, int port) {
+    /** Heap limit and current use of a service at {@code hostPort}, from its Prometheus metrics. */
+    private static void heap(PrintWriter out, String service, String hostPort) {
         try {
-            String m = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://" + host + ":" + port + "/q/metrics")).build(),
+            String m = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://" + hostPort + "/q/metrics")).build(),
                     HttpResponse.BodyHandlers.ofString()).body();
             out.printf(Locale.ROOT, "%s heap: limit %.0f MiB, in use %.0f MiB%n", service,
                     sum(m, "jvm_memory_max_bytes\\{area=\"heap\"[^}]*\\} ([0-9.E+]+)") / (1 << 20),

@@ -1,10 +1,11 @@
-package dev.entangle.cli;
+package dev.entangle.bench;
 
+import dev.entangle.core.delta.DeltaAssembler;
 import dev.entangle.core.delta.DeltaMatrix;
+import dev.entangle.core.engine.Engines;
 import dev.entangle.core.profile.EntanglementProfile;
 import dev.entangle.core.profile.ProfileCalculator;
 import dev.entangle.core.profile.ProfileOptions;
-import dev.entangle.core.engine.Engines;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -17,11 +18,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.Random;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -30,7 +30,8 @@ import java.util.regex.Pattern;
  * medians over repeats after a warm-up, and the ratio ours / numpy.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Time exact entanglement profiles of random matrices against the numpy anchor.")
+        description = "Time exact entanglement profiles of random matrices against the numpy anchor.",
+        subcommands = ForwardBenchCommand.class)
 final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--shape", split = ",", paramLabel = "RxC", description = "Matrix shapes (default: 1024x1024,2048x2048).")
@@ -75,19 +76,13 @@ final class BenchCommand implements Callable<Integer> {
             int rows = Integer.parseInt(rc[0]);
             int cols = Integer.parseInt(rc[1]);
             // numpy profiles the formed ΔW (a dense rows × cols matrix) either way; its time does not depend on the values.
-            java.util.function.Supplier<DeltaMatrix> delta = deltaOf(rows, cols);
-            EntanglementProfile p = calc.profile(delta.get(), ProfileOptions.DEFAULT); // warm-up
-            double[] t = new double[repeat];
-            for (int i = 0; i < repeat; i++) {
-                long t0 = System.nanoTime();
-                p = calc.profile(delta.get(), ProfileOptions.DEFAULT);
-                t[i] = (System.nanoTime() - t0) / 1e9;
-            }
-            double ours = median(t);
+            Supplier<DeltaMatrix> delta = deltaOf(rows, cols);
+            EntanglementProfile p = calc.profile(delta.get(), ProfileOptions.DEFAULT); // warm-up (the timed runs give the same profile)
+            double ours = Timing.medianSeconds(repeat, () -> calc.profile(delta.get(), ProfileOptions.DEFAULT));
             double anchor = "none".equals(numpy) ? Double.NaN : numpyMedian(rows, cols);
             double mid = p.cuts().get(p.cuts().size() / 2).entropy();
             out.printf(Locale.ROOT, "%-12s %12.3f %12.3f %8.3f %10.4f%n", shape, ours, anchor, ours / anchor, mid);
-            if (kernels && rank <= 0) new KernelBreakdown(calc.linearAlgebra(), repeat, out).print(rows, cols, delta.get().data(), anchor);
+            if (kernels && rank <= 0) new KernelBreakdown(calc.linearAlgebra(), repeat).measure(rows, cols, delta.get().data()).print(out, anchor);
             out.flush();
         }
         return 0;
@@ -101,40 +96,26 @@ final class BenchCommand implements Callable<Integer> {
      * The ΔW to time, made inside the timed region where a checkpoint would make it: dense, LoRA
      * factors as stored, or an MPS adapter's A_mps contracted from its cores (paper App. IX).
      */
-    private java.util.function.Supplier<DeltaMatrix> deltaOf(int rows, int cols) {
+    private Supplier<DeltaMatrix> deltaOf(int rows, int cols) {
         if (rank <= 0) {
-            DeltaMatrix dense = DeltaMatrix.dense(0, "bench", rows, cols, gaussian(rows * cols, 0), List.of());
+            DeltaMatrix dense = DeltaMatrix.dense(0, "bench", rows, cols, RandomMatrix.gaussian(rows * cols, 0), List.of());
             return () -> dense;
         }
-        double[] b = gaussian(rows * rank, 1);
+        double[] b = RandomMatrix.gaussian(rows * rank, 1);
         return switch (adapter) {
             case "lora" -> {
-                DeltaMatrix lora = DeltaMatrix.lowRank(0, "bench", rows, cols, new DeltaMatrix.LowRank(b, gaussian(rank * cols, 2), rank), List.of());
+                DeltaMatrix lora = DeltaMatrix.lowRank(0, "bench", rows, cols, new DeltaMatrix.LowRank(b, RandomMatrix.gaussian(rank * cols, 2), rank), List.of());
                 yield () -> lora;
             }
             case "mps" -> {
                 int d1 = (int) Math.round(Math.sqrt(cols));
                 if (d1 * d1 != cols) throw new IllegalArgumentException("--adapter mps needs a square number of columns, got " + cols);
-                double[] core1 = gaussian(rank * bond * d1, 3), core2 = gaussian(bond * d1, 4);
+                double[] core1 = RandomMatrix.gaussian(rank * bond * d1, 3), core2 = RandomMatrix.gaussian(bond * d1, 4);
                 yield () -> DeltaMatrix.lowRank(0, "bench", rows, cols, new DeltaMatrix.LowRank(b,
-                        dev.entangle.core.delta.DeltaAssembler.contractMpsCores(core1, core2, rank, bond, d1, d1), rank), List.of());
+                        DeltaAssembler.contractMpsCores(core1, core2, rank, bond, d1, d1), rank), List.of());
             }
             default -> throw new IllegalArgumentException("--adapter is lora or mps, not '" + adapter + "'");
         };
-    }
-
-    static double[] gaussian(int n, long seed) {
-        Random r = new Random(seed);
-        double[] x = new double[n];
-        for (int i = 0; i < n; i++) x[i] = r.nextGaussian();
-        return x;
-    }
-
-    static double median(double[] t) {
-        double[] s = t.clone();
-        Arrays.sort(s);
-        int n = s.length;
-        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
     }
 
     private double numpyMedian(int rows, int cols) throws Exception {
@@ -160,7 +141,7 @@ final class BenchCommand implements Callable<Integer> {
             if (!m.find()) return Double.NaN;
             t[i] = Double.parseDouble(m.group(1));
         }
-        return median(t);
+        return Timing.median(t);
     }
 
     private static Path findScript() {

@@ -1,4 +1,4 @@
-package dev.entangle.cli;
+package dev.entangle.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -11,16 +11,13 @@ import dev.entangle.core.model.ProbeSink;
 import dev.entangle.core.model.ProbeTokens;
 import dev.entangle.core.profile.CheckpointProfiler;
 import dev.entangle.core.profile.ProfileCalculator;
-import dev.entangle.core.profile.ProfileJson;
 import dev.entangle.core.profile.ProfileOptions;
 import dev.entangle.core.safetensors.DType;
-import dev.entangle.core.safetensors.SafetensorsWriter;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
@@ -41,8 +38,10 @@ import java.util.concurrent.Callable;
  * heap's peak (run it under -Xmx1g: ENTANGLE_JAVA_OPTS=-Xmx1g), and the whole external profile
  * (the forward pass with its captures written away, every head's attention profile and every
  * XXᵀ profile) end to end. Issue targets: ratio ≥ 0.6, external profile ≤ 90 s at T = 1024.
+ *
+ * <p>usage: ENTANGLE_JAVA_OPTS=-Xmx1g ./entangle bench forward [--tokens 1024] [--workers N]
  */
-@Command(name = "bench-forward", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "forward", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Time the forward pass of a generated Llama-3.2-1B-shaped model and its whole external profile.")
 final class ForwardBenchCommand implements Callable<Integer> {
 
@@ -70,7 +69,14 @@ final class ForwardBenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    static final int HIDDEN = 2048, HEADS = 32, KV_HEADS = 8, HEAD_DIM = 64, INTERMEDIATE = 8192, VOCAB = 128256;
+    static final int HIDDEN = SyntheticLlama.LLAMA_3_2_1B.hidden(), HEADS = SyntheticLlama.LLAMA_3_2_1B.heads(),
+            INTERMEDIATE = SyntheticLlama.LLAMA_3_2_1B_BODY.intermediate(), VOCAB = SyntheticLlama.LLAMA_3_2_1B_BODY.vocab();
+
+    /** Llama 3.2 1B's shape with the layers asked for. */
+    private SyntheticLlama.Shape shape() {
+        SyntheticLlama.Shape s = SyntheticLlama.LLAMA_3_2_1B;
+        return new SyntheticLlama.Shape(s.name(), layers, s.hidden(), s.heads(), s.kvHeads());
+    }
 
     @Override
     public Integer call() throws Exception {
@@ -79,7 +85,7 @@ final class ForwardBenchCommand implements Callable<Integer> {
                 "llama-3.2-1b-shaped-bf16" + (layers == 16 ? "" : "-" + layers + "l"));
         if (!Files.isRegularFile(dir.resolve("model.safetensors"))) {
             long t0 = System.nanoTime();
-            write(dir, layers);
+            SyntheticLlama.writeWholeModel(dir, shape(), SyntheticLlama.LLAMA_3_2_1B_BODY, DType.BF16, 20260101);
             out.printf(Locale.ROOT, "generated %s in %.1f s%n", dir, (System.nanoTime() - t0) / 1e9);
         }
         LinearAlgebra la = Engines.named(engine);
@@ -103,7 +109,7 @@ final class ForwardBenchCommand implements Callable<Integer> {
                 forward.run(probe, new Discard());
                 t[i] = (System.nanoTime() - t0) / 1e9;
             }
-            double wall = median(t);
+            double wall = Timing.median(t);
             out.printf(Locale.ROOT, "forward pass (captures made, then dropped): %.2f s median of %s, %.1f GFLOP/s (%.2f TFLOP of GEMMs), "
                             + "%.2f x sgemm, heap peak %s%n",
                     wall, Arrays.toString(round(t)), flops / wall / 1e9, flops / 1e12, flops / wall / 1e9 / sgemm, peakHeap());
@@ -136,45 +142,7 @@ final class ForwardBenchCommand implements Callable<Integer> {
             la.multiplyFloat(false, true, tokens, INTERMEDIATE, HIDDEN, 1f, x, 0, HIDDEN, w, 0, HIDDEN, 0f, y, 0, INTERMEDIATE);
             t[i] = (System.nanoTime() - t0) / 1e9;
         }
-        return 2.0 * tokens * INTERMEDIATE * HIDDEN / median(t) / 1e9;
-    }
-
-    /**
-     * A Llama-3.2-1B-shaped checkpoint as HF writes it (config.json + one model.safetensors,
-     * bf16, tied embeddings): weights Gaussian with Llama's initializer_range 0.02, norms near 1.
-     */
-    static void write(Path dir, int layers) throws IOException {
-        Files.createDirectories(dir);
-        SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
-        SplittableRandom root = new SplittableRandom(20260101);
-        gaussian(w, "model.embed_tokens.weight", new long[]{VOCAB, HIDDEN}, root.split(), 0.02, 0);
-        for (int i = 0; i < layers; i++) {
-            String p = "model.layers." + i + ".";
-            gaussian(w, p + "input_layernorm.weight", new long[]{HIDDEN}, root.split(), 0.05, 1);
-            gaussian(w, p + "self_attn.q_proj.weight", new long[]{HEADS * HEAD_DIM, HIDDEN}, root.split(), 0.02, 0);
-            gaussian(w, p + "self_attn.k_proj.weight", new long[]{KV_HEADS * HEAD_DIM, HIDDEN}, root.split(), 0.02, 0);
-            gaussian(w, p + "self_attn.v_proj.weight", new long[]{KV_HEADS * HEAD_DIM, HIDDEN}, root.split(), 0.02, 0);
-            gaussian(w, p + "self_attn.o_proj.weight", new long[]{HIDDEN, HEADS * HEAD_DIM}, root.split(), 0.02, 0);
-            gaussian(w, p + "post_attention_layernorm.weight", new long[]{HIDDEN}, root.split(), 0.05, 1);
-            gaussian(w, p + "mlp.gate_proj.weight", new long[]{INTERMEDIATE, HIDDEN}, root.split(), 0.02, 0);
-            gaussian(w, p + "mlp.up_proj.weight", new long[]{INTERMEDIATE, HIDDEN}, root.split(), 0.02, 0);
-            gaussian(w, p + "mlp.down_proj.weight", new long[]{HIDDEN, INTERMEDIATE}, root.split(), 0.02, 0);
-        }
-        gaussian(w, "model.norm.weight", new long[]{HIDDEN}, root.split(), 0.05, 1);
-        w.write(dir.resolve("model.safetensors"));
-        ObjectNode c = ProfileJson.newObject();
-        c.putArray("architectures").add("LlamaForCausalLM");
-        c.put("model_type", "llama").put("hidden_size", HIDDEN).put("num_hidden_layers", layers).put("num_attention_heads", HEADS)
-                .put("num_key_value_heads", KV_HEADS).put("head_dim", HEAD_DIM).put("intermediate_size", INTERMEDIATE)
-                .put("vocab_size", VOCAB).put("max_position_embeddings", 131072).put("rms_norm_eps", 1e-5).put("hidden_act", "silu")
-                .put("tie_word_embeddings", true).put("attention_bias", false).put("mlp_bias", false).put("torch_dtype", "bfloat16");
-        c.putObject("rope_parameters").put("rope_type", "llama3").put("rope_theta", 500000.0).put("factor", 32.0)
-                .put("low_freq_factor", 1.0).put("high_freq_factor", 4.0).put("original_max_position_embeddings", 8192);
-        Files.writeString(dir.resolve("config.json"), c.toPrettyString());
-    }
-
-    private static void gaussian(SafetensorsWriter w, String name, long[] shape, SplittableRandom r, double scale, double mean) {
-        w.add(name, DType.BF16, shape, () -> mean + scale * r.nextGaussian());
+        return 2.0 * tokens * INTERMEDIATE * HIDDEN / Timing.median(t) / 1e9;
     }
 
     /** Takes each layer's captures and drops them: the forward pass alone. */
@@ -216,12 +184,6 @@ final class ForwardBenchCommand implements Callable<Integer> {
         long sum = 0;
         for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) if (p.getType() == MemoryType.HEAP) sum += p.getPeakUsage().getUsed();
         return (SAMPLED.get() >> 20) + " MiB sampled / " + (sum >> 20) + " MiB pools' peaks";
-    }
-
-    private static double median(double[] t) {
-        double[] s = t.clone();
-        Arrays.sort(s);
-        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 
     private static double[] round(double[] t) {
