@@ -50,23 +50,29 @@ public final class AttentionAnalysis {
     public List<Named> heads(AttentionProbe probe, int layer, ProfileOptions options, boolean unmasked, int workers) {
         AttentionProbe.Geometry g = probe.geometry();
         int t = g.tokens();
-        var captured = probe.capturedAttention(layer);
-        double[][] main = captured.orElseGet(() -> probe.rebuiltAttention(layer, g.causal()));
-        String source = captured.isPresent() ? "captured" : "rebuilt";
-        List<Named> out = new ArrayList<>(each(g.heads(), workers, h -> head(new Target.Head(layer, h, false), main, t, options, source)));
+        boolean captured = probe.hasCapturedAttention(layer);
+        // captured heads are read one at a time as they are profiled; a rebuild makes every head at once
+        double[][] rebuilt = captured ? null : probe.rebuiltAttention(layer, g.causal());
+        String source = captured ? "captured" : "rebuilt";
+        List<Named> out = new ArrayList<>(each(g.heads(), workers, h -> head(new Target.Head(layer, h, false),
+                captured ? probe.capturedHead(layer, h) : take(rebuilt, h), t, options, source)));
         if (unmasked && g.causal()) {
             double[][] open = probe.rebuiltAttention(layer, false);
-            out.addAll(each(g.heads(), workers, h -> head(new Target.Head(layer, h, true), open, t, options, "rebuilt-unmasked")));
+            out.addAll(each(g.heads(), workers, h -> head(new Target.Head(layer, h, true), take(open, h), t, options, "rebuilt-unmasked")));
         }
         return out;
     }
 
-    private Named head(Target.Head target, double[][] attention, int t, ProfileOptions options, String source) {
-        double[] a = attention[target.head()];
+    /** Head h's matrix, let go of by the array: once profiled its T² doubles may be collected. */
+    private static double[] take(double[][] heads, int h) {
+        double[] a = heads[h];
+        heads[h] = null;
+        return a;
+    }
+
+    private Named head(Target.Head target, double[] a, int t, ProfileOptions options, String source) {
         EntanglementProfile p = calculator.profile(a, t, t, options);
-        Named n = new Named(target, p, cardy(a, p, calculator.linearAlgebra()), source, List.of());
-        attention[target.head()] = null;   // profiled: its T² doubles may go
-        return n;
+        return new Named(target, p, cardy(a, p, calculator.linearAlgebra()), source, List.of());
     }
 
     /** f(0..n−1) in order, {@code workers} at a time. */

@@ -170,6 +170,24 @@ public final class AttentionProbe {
         return Optional.of(out);
     }
 
+    /**
+     * The captured attention of one head, [T, T] row-major, reading only that head (a 1B model's
+     * layer holds 32 of 1024² each).
+     */
+    public double[] capturedHead(int layer, int head) {
+        String name = attnWeights(layer);
+        if (!hasCapturedAttention(layer)) throw new CheckpointException(src.location(), name, "probe tensor missing", "no captured attention");
+        if (head < 0 || head >= geometry.heads()) throw new IllegalArgumentException("head " + head + " of " + geometry.heads());
+        int t2 = geometry.tokens() * geometry.tokens();
+        if (src.info(name).dtype() == DType.F64) {
+            return java.util.Arrays.copyOfRange(src.readDoubles(name), head * t2, (head + 1) * t2);
+        }
+        float[] f = src.readRowsFloat(name, new int[]{head});   // float32 (or narrower) values are exact in float
+        double[] a = new double[t2];
+        for (int i = 0; i < t2; i++) a[i] = f[i];
+        return a;
+    }
+
     /** Attention of every head rebuilt from q_raw/k_raw (RoPE, GQA), causal or unmasked. */
     public double[][] rebuiltAttention(int layer, boolean causal) {
         requireLayer(layer);

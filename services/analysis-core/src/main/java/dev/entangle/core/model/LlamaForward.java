@@ -74,40 +74,47 @@ public final class LlamaForward {
         sink.start(new AttentionProbe.Geometry(t, heads, kvHeads, d, c.rope(), true), tokens.ids(), positions);
         float scaling = (float) Math.pow(d, -0.5);   // head_dim ** -0.5
 
+        // every activation buffer is made once and refilled layer after layer (a 1B model at T = 1024
+        // would otherwise make half a GB of garbage per layer)
+        int f = c.intermediate();
         float[] h = weights.embeddings(tokens.ids());
+        float[] x = new float[t * hidden], q = new float[t * qw], k = new float[t * kvw], v = new float[t * kvw];
+        float[] qRaw = new float[t * qw], kRaw = new float[t * kvw], out = new float[t * qw];
+        float[][] attention = new float[heads][t * t];
+        boolean mlp = c.layers() > 1;
+        float[] proj = mlp ? new float[t * hidden] : null, gate = mlp ? new float[t * f] : null, up = mlp ? new float[t * f] : null;
         for (int layer = 0; layer < c.layers(); layer++) {
             boolean last = layer == c.layers() - 1;
             ModelWeights.Layer w = weights.layer(layer, last);
-            float[] x = rmsNorm(h, w.inputNorm(), t, hidden);
-            float[] q = linear(x, w.q(), w.qBias(), t, hidden, qw);
-            float[] k = linear(x, w.k(), w.kBias(), t, hidden, kvw);
-            float[] v = linear(x, w.v(), w.vBias(), t, hidden, kvw);
-            float[] qRaw = q.clone();
-            float[] kRaw = k.clone();
+            rmsNorm(h, w.inputNorm(), t, hidden, x);
+            linear(x, w.q(), w.qBias(), t, hidden, qw, q);
+            linear(x, w.k(), w.kBias(), t, hidden, kvw, k);
+            linear(x, w.v(), w.vBias(), t, hidden, kvw, v);
+            System.arraycopy(q, 0, qRaw, 0, q.length);
+            System.arraycopy(k, 0, kRaw, 0, k.length);
             rope.rotate(q, heads);
             rope.rotate(k, kvHeads);
 
-            float[][] attention = new float[heads][];
             for (int head = 0; head < heads; head++) {
-                attention[head] = new float[t * t];
                 // (q_h k_gᵀ) · scaling, a T × T product over head_dim
                 la.multiplyFloat(false, true, t, t, d, scaling, q, head * d, qw, k, (head / group) * d, kvw, 0f, attention[head], 0, t);
             }
             IntStream.range(0, heads).parallel().forEach(head -> causalSoftmax(attention[head], t));
-            float[] out = new float[t * qw];
             for (int head = 0; head < heads; head++) {
                 // A_h v_g into the head's columns of attn_output
                 la.multiplyFloat(false, false, t, d, t, 1f, attention[head], 0, t, v, (head / group) * d, kvw, 0f, out, head * d, qw);
             }
-            if (!last) {
-                add(h, linear(out, w.o(), w.oBias(), t, qw, hidden));                  // h = residual + o_proj(attn_output)
-                x = rmsNorm(h, w.postNorm(), t, hidden);
-                float[] gate = linear(x, w.gate(), w.gateBias(), t, hidden, c.intermediate());
-                float[] up = linear(x, w.up(), w.upBias(), t, hidden, c.intermediate());
-                swiGlu(gate, up);
-                add(h, linear(gate, w.down(), w.downBias(), t, c.intermediate(), hidden));   // h = residual + mlp(x)
-            }
             sink.layer(new ProbeSink.LayerCapture(layer, qRaw, kRaw, attention, out));
+            if (!last) {
+                linear(out, w.o(), w.oBias(), t, qw, hidden, proj);
+                add(h, proj);                                           // h = residual + o_proj(attn_output)
+                rmsNorm(h, w.postNorm(), t, hidden, x);
+                linear(x, w.gate(), w.gateBias(), t, hidden, f, gate);
+                linear(x, w.up(), w.upBias(), t, hidden, f, up);
+                swiGlu(gate, up);
+                linear(gate, w.down(), w.downBias(), t, f, hidden, proj);
+                add(h, proj);                                           // h = residual + mlp(x)
+            }
         }
     }
 
@@ -122,9 +129,8 @@ public final class LlamaForward {
         return 2.0 * t * (c.layers() * proj + (c.layers() - 1) * rest) + 2.0 * c.layers() * attention;
     }
 
-    /** y = x Wᵀ + b for x [T, in], W [out, in]: nn.Linear. */
-    private float[] linear(float[] x, float[] w, float[] bias, int t, int in, int out) {
-        float[] y = new float[t * out];
+    /** y = x Wᵀ + b for x [T, in], W [out, in]: nn.Linear, into y [T, out]. */
+    private void linear(float[] x, float[] w, float[] bias, int t, int in, int out, float[] y) {
         la.multiplyFloat(false, true, t, out, in, 1f, x, 0, in, w, 0, in, 0f, y, 0, out);
         if (bias != null) {
             for (int i = 0; i < t; i++) {
@@ -132,15 +138,13 @@ public final class LlamaForward {
                 for (int j = 0; j < out; j++) y[row + j] += bias[j];
             }
         }
-        return y;
     }
 
     /**
      * LlamaRMSNorm in float32: var = mean(x²) (summed in double, rounded to float32), then
      * w · (x · rsqrt(var + ε)), each product rounded.
      */
-    private float[] rmsNorm(float[] h, float[] weight, int t, int n) {
-        float[] y = new float[h.length];
+    private void rmsNorm(float[] h, float[] weight, int t, int n, float[] y) {
         float eps = (float) c.rmsEps();
         IntStream.range(0, t).parallel().forEach(i -> {
             int row = i * n;
@@ -153,7 +157,6 @@ public final class LlamaForward {
             float r = (float) (1.0 / Math.sqrt(variance + eps));
             for (int j = 0; j < n; j++) y[row + j] = weight[j] * (h[row + j] * r);
         });
-        return y;
     }
 
     /**

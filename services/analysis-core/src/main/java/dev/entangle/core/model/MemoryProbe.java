@@ -36,10 +36,13 @@ public final class MemoryProbe implements ProbeSink {
     @Override
     public void layer(LayerCapture c) {
         int t = geometry.tokens();
-        tensors.putFloats(AttentionProbe.qRaw(c.layer()), new long[]{t, (long) geometry.heads() * geometry.headDim()}, c.qRaw());
-        tensors.putFloats(AttentionProbe.kRaw(c.layer()), new long[]{t, (long) geometry.kvHeads() * geometry.headDim()}, c.kRaw());
-        tensors.putFloats(AttentionProbe.attnWeights(c.layer()), new long[]{geometry.heads(), t, t}, c.attnWeights());
-        tensors.putFloats(AttentionProbe.attnOutput(c.layer()), new long[]{t, (long) geometry.heads() * geometry.headDim()}, c.attnOutput());
+        // copies: the forward pass refills its arrays for the next layer
+        float[][] heads = new float[c.attnWeights().length][];
+        for (int h = 0; h < heads.length; h++) heads[h] = c.attnWeights()[h].clone();
+        tensors.putFloats(AttentionProbe.qRaw(c.layer()), new long[]{t, (long) geometry.heads() * geometry.headDim()}, c.qRaw().clone());
+        tensors.putFloats(AttentionProbe.kRaw(c.layer()), new long[]{t, (long) geometry.kvHeads() * geometry.headDim()}, c.kRaw().clone());
+        tensors.putFloats(AttentionProbe.attnWeights(c.layer()), new long[]{geometry.heads(), t, t}, heads);
+        tensors.putFloats(AttentionProbe.attnOutput(c.layer()), new long[]{t, (long) geometry.heads() * geometry.headDim()}, c.attnOutput().clone());
     }
 
     /** The probe, once the forward pass has run. */

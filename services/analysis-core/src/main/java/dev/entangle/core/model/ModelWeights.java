@@ -35,7 +35,11 @@ public final class ModelWeights {
     public static final List<String> LINEAR = List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj");
     private static final List<String> ATTENTION = List.of("q_proj", "k_proj", "v_proj", "o_proj");
 
-    /** One decoder layer in float32, [out, in] row-major; biases null where the config has none; after {@code attentionOnly} only the norm and q/k/v. */
+    /**
+     * One decoder layer in float32, [out, in] row-major; biases null where the config has none;
+     * with {@code attentionOnly} only the norm and q/k/v. Its arrays are the weights' own buffers,
+     * filled again by the next {@link #layer} call: one layer's weights at a time, and no garbage.
+     */
     public record Layer(float[] inputNorm, float[] q, float[] qBias, float[] k, float[] kBias, float[] v, float[] vBias,
                         float[] o, float[] oBias, float[] postNorm, float[] gate, float[] gateBias, float[] up, float[] upBias,
                         float[] down, float[] downBias) {}
@@ -47,6 +51,8 @@ public final class ModelWeights {
     private final Set<String> changed;
     private final LinearAlgebra la;
     private final String prefix;
+    /** The decode buffers by tensor role ("q_proj.weight", "input_layernorm"...), reused from layer to layer. */
+    private final java.util.Map<String, float[]> buffers = new java.util.HashMap<>();
 
     private ModelWeights(LlamaConfig config, Checkpoint model, Checkpoint adapter, Set<String> changed, LinearAlgebra la) {
         this.config = config;
@@ -164,22 +170,30 @@ public final class ModelWeights {
 
     /** Layer {@code layer}'s weights; {@code attentionOnly}: just the input norm and q/k/v (the last layer). */
     public Layer layer(int layer, boolean attentionOnly) {
-        float[] inNorm = src.readFloats(norm(layer, "input_layernorm"));
+        float[] inNorm = read(norm(layer, "input_layernorm"), "input_layernorm");
         float[][] w = new float[LINEAR.size()][];
         float[][] b = new float[LINEAR.size()][];
         for (int i = 0; i < LINEAR.size(); i++) {
             String m = LINEAR.get(i);
             if (attentionOnly && i >= 3) break;
             w[i] = linear(layer, m);
-            if (biased(m)) b[i] = src.readFloats(tensor(layer, m, "bias"));
+            if (biased(m)) b[i] = read(tensor(layer, m, "bias"), m + ".bias");
         }
-        float[] postNorm = attentionOnly ? null : src.readFloats(norm(layer, "post_attention_layernorm"));
+        float[] postNorm = attentionOnly ? null : read(norm(layer, "post_attention_layernorm"), "post_attention_layernorm");
         return new Layer(inNorm, w[0], b[0], w[1], b[1], w[2], b[2], w[3], b[3], postNorm, w[4], b[4], w[5], b[5], w[6], b[6]);
+    }
+
+    /** A tensor decoded into its role's buffer. */
+    private float[] read(String name, String role) {
+        int n = Math.toIntExact(src.info(name).elementCount());
+        float[] buf = buffers.compute(role, (k, b) -> b != null && b.length == n ? b : new float[n]);
+        src.readFloatsInto(name, buf);
+        return buf;
     }
 
     /** W of a module in float32: the stored W, plus ΔW where the adapter changes the module (merged in double, then rounded). */
     private float[] linear(int layer, String module) {
-        float[] w = src.readFloats(tensor(layer, module, "weight"));
+        float[] w = read(tensor(layer, module, "weight"), module + ".weight");
         String key = Target.delta(layer, module).key();
         if (!changed.contains(key)) return w;
         DeltaMatrix d = DeltaAssembler.delta(adapter, model, key);

@@ -13,7 +13,10 @@ public interface ProbeSink {
     /** The sequence ({@code input_ids}, {@code position_ids}) and the probe's {@code __metadata__}. */
     void start(AttentionProbe.Geometry geometry, int[] inputIds, long[] positions);
 
-    /** One layer's captures; the arrays are the sink's from now on. */
+    /**
+     * One layer's captures. The arrays are lent for the call only: the forward pass fills them
+     * again for the next layer, so a sink that keeps them keeps copies.
+     */
     void layer(LayerCapture capture);
 
     /**

@@ -315,7 +315,19 @@ public final class SafetensorsFile implements TensorSource {
     @Override
     public float[] readFloats(String name) {
         TensorInfo t = info(name);
-        return readFloatSpan(t, 0, t.elementCount());
+        if (t.elementCount() > Integer.MAX_VALUE - 8) {
+            throw new CheckpointException(file, name, "tensor too large", t.elementCount() + " elements do not fit one array");
+        }
+        float[] out = new float[(int) t.elementCount()];
+        readFloatSpan(t, 0, out, 0, out.length);
+        return out;
+    }
+
+    @Override
+    public void readFloatsInto(String name, float[] into) {
+        TensorInfo t = info(name);
+        if (t.elementCount() != into.length) throw new IllegalArgumentException(name + " has " + t.elementCount() + " values, the array " + into.length);
+        readFloatSpan(t, 0, into, 0, into.length);
     }
 
     @Override
@@ -323,36 +335,29 @@ public final class SafetensorsFile implements TensorSource {
         TensorInfo t = info(name);
         int width = TensorSource.rowWidth(t, rows);
         float[] out = new float[Math.multiplyExact(rows.length, width)];
-        for (int i = 0; i < rows.length; i++) {
-            System.arraycopy(readFloatSpan(t, (long) rows[i] * width, width), 0, out, i * width, width);
-        }
+        for (int i = 0; i < rows.length; i++) readFloatSpan(t, (long) rows[i] * width, out, i * width, width);
         return out;
     }
 
-    /** Elements [first, first + count) of a tensor, decoded into float32; non-finite values refused. */
-    private float[] readFloatSpan(TensorInfo t, long first, long count) {
+    /** Elements [first, first + count) of a tensor decoded into float32 at {@code out[at..]}; non-finite values refused. */
+    private void readFloatSpan(TensorInfo t, long first, float[] out, int at, int count) {
         String name = t.name();
         if (!t.dtype().floating() && (t.dtype() == DType.F8_E4M3 || t.dtype() == DType.F8_E5M2 || t.dtype() == DType.BOOL)) {
             throw new CheckpointException(file, name, "dtype not readable as numbers", t.dtype().toString());
         }
-        if (count > Integer.MAX_VALUE - 8) {
-            throw new CheckpointException(file, name, "tensor too large", count + " elements do not fit one array");
-        }
-        float[] out = new float[(int) count];
-        if (count == 0) return out;
+        if (count == 0) return;
         int width = t.dtype().bytes();
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment seg = channel.map(FileChannel.MapMode.READ_ONLY, dataStart + t.begin() + first * width, count * width, arena);
-            decodeFloats(t.dtype(), seg, out);
+            MemorySegment seg = channel.map(FileChannel.MapMode.READ_ONLY, dataStart + t.begin() + first * width, (long) count * width, arena);
+            decodeFloats(t.dtype(), seg, out, at, count);
         } catch (IOException e) {
             throw new CheckpointException(file, name, "unreadable file", e.getMessage(), e);
         }
-        for (int i = 0; i < out.length; i++) {
+        for (int i = at; i < at + count; i++) {
             if (!Float.isFinite(out[i])) {
-                throw new CheckpointException(file, name, "non-finite value", out[i] + " at flat index " + (first + i));
+                throw new CheckpointException(file, name, "non-finite value", out[i] + " at flat index " + (first + i - at));
             }
         }
-        return out;
     }
 
     /**
@@ -433,17 +438,16 @@ public final class SafetensorsFile implements TensorSource {
         }
     }
 
-    /** Decode into float32: exact for F32/F16/BF16 (and integers up to 2^24), F64 rounded to nearest. */
-    static void decodeFloats(DType dtype, MemorySegment seg, float[] out) {
-        int n = out.length;
+    /** Decode {@code n} values into float32 at {@code out[at..]}: exact for F32/F16/BF16 (and integers up to 2^24), F64 rounded to nearest. */
+    static void decodeFloats(DType dtype, MemorySegment seg, float[] out, int at, int n) {
         switch (dtype) {
-            case F32 -> MemorySegment.copy(seg, F32, 0, out, 0, n);
-            case F16 -> { for (int i = 0; i < n; i++) out[i] = Float.float16ToFloat(seg.get(I16, 2L * i)); }
-            case BF16 -> { for (int i = 0; i < n; i++) out[i] = Float.intBitsToFloat((seg.get(I16, 2L * i) & 0xFFFF) << 16); }
+            case F32 -> MemorySegment.copy(seg, F32, 0, out, at, n);
+            case F16 -> { for (int i = 0; i < n; i++) out[at + i] = Float.float16ToFloat(seg.get(I16, 2L * i)); }
+            case BF16 -> { for (int i = 0; i < n; i++) out[at + i] = Float.intBitsToFloat((seg.get(I16, 2L * i) & 0xFFFF) << 16); }
             default -> {
                 double[] d = new double[n];
                 decode(dtype, seg, d);
-                for (int i = 0; i < n; i++) out[i] = (float) d[i];
+                for (int i = 0; i < n; i++) out[at + i] = (float) d[i];
             }
         }
     }

@@ -113,6 +113,9 @@ public final class ShardedSafetensors implements TensorSource {
     public float[] readFloats(String name) { return shardOf(name).readFloats(name); }
 
     @Override
+    public void readFloatsInto(String name, float[] into) { shardOf(name).readFloatsInto(name, into); }
+
+    @Override
     public float[] readRowsFloat(String name, int[] rows) { return shardOf(name).readRowsFloat(name, rows); }
 
     @Override

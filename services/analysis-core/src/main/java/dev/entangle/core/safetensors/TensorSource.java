@@ -33,6 +33,16 @@ public interface TensorSource extends AutoCloseable {
     }
 
     /**
+     * {@link #readFloats} into {@code into}, which must hold exactly the tensor's elements: a
+     * forward pass decodes each layer's weights into the same arrays rather than new ones.
+     */
+    default void readFloatsInto(String name, float[] into) {
+        float[] f = readFloats(name);
+        if (f.length != into.length) throw new IllegalArgumentException(name + " has " + f.length + " values, the array " + into.length);
+        System.arraycopy(f, 0, into, 0, f.length);
+    }
+
+    /**
      * The given rows of the tensor's leading axis in float32, in the order asked (an embedding
      * table's rows for a sequence of token ids), each row's values row-major; the same decoding as
      * {@link #readFloats}. Files read only those rows; the default reads the whole tensor.
