@@ -67,16 +67,25 @@ public final class LlamaForward {
             throw new CheckpointException(tokens.origin(), tokens.field(), "probe longer than the sliding window",
                     "T = " + t + " > sliding_window " + c.slidingWindow() + " of " + c.file() + ": the windowed mask is not the causal one");
         }
-        int hidden = c.hidden(), heads = c.heads(), kvHeads = c.kvHeads(), d = c.headDim();
-        int qw = c.qWidth(), kvw = c.kvWidth(), group = c.group();
+        int heads = c.heads(), kvHeads = c.kvHeads(), d = c.headDim();
         long[] positions = Rope.positions(t);
         Rope rope = new Rope(d, c.rope(), positions);
         sink.start(new AttentionProbe.Geometry(t, heads, kvHeads, d, c.rope(), true), tokens.ids(), positions);
         float scaling = (float) Math.pow(d, -0.5);   // head_dim ** -0.5
+        try {
+            pass(tokens, sink, rope, scaling);
+        } finally {
+            weights.release();
+        }
+    }
 
+    private void pass(ProbeTokens tokens, ProbeSink sink, Rope rope, float scaling) {
+        int t = tokens.length();
+        int hidden = c.hidden(), heads = c.heads(), kvHeads = c.kvHeads(), d = c.headDim();
+        int qw = c.qWidth(), kvw = c.kvWidth(), group = c.group();
+        int f = c.intermediate();
         // every activation buffer is made once and refilled layer after layer (a 1B model at T = 1024
         // would otherwise make half a GB of garbage per layer)
-        int f = c.intermediate();
         float[] h = weights.embeddings(tokens.ids());
         float[] x = new float[t * hidden], q = new float[t * qw], k = new float[t * kvw], v = new float[t * kvw];
         float[] qRaw = new float[t * qw], kRaw = new float[t * kvw], out = new float[t * qw];

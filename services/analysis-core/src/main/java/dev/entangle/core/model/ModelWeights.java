@@ -183,6 +183,11 @@ public final class ModelWeights {
         return new Layer(inNorm, w[0], b[0], w[1], b[1], w[2], b[2], w[3], b[3], postNorm, w[4], b[4], w[5], b[5], w[6], b[6]);
     }
 
+    /** Lets the decode buffers go (a pass is over: what follows, the profiles, needs the heap). */
+    public void release() {
+        buffers.clear();
+    }
+
     /** A tensor decoded into its role's buffer. */
     private float[] read(String name, String role) {
         int n = Math.toIntExact(src.info(name).elementCount());
