@@ -88,43 +88,49 @@ final class ForwardBenchCommand implements Callable<Integer> {
             SyntheticLlama.writeWholeModel(dir, shape(), SyntheticLlama.LLAMA_3_2_1B_BODY, DType.BF16, 20260101);
             out.printf(Locale.ROOT, "generated %s in %.1f s%n", dir, (System.nanoTime() - t0) / 1e9);
         }
-        LinearAlgebra la = Engines.named(engine);
+        LinearAlgebra engineItself = Engines.named(engine);
+        TimedEngine la = new TimedEngine(engineItself);
         int[] ids = new SplittableRandom(1).ints(tokens, 0, VOCAB).toArray();
         ProbeTokens probe = new ProbeTokens(ids, dir.resolve("bench-tokens"), null);
-        out.printf(Locale.ROOT, "engine %s, %d cores, max heap %d MiB, T = %d, %d repeats (median)%n", la.name(),
-                Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20, tokens, repeat);
+        out.printf(Locale.ROOT, "engine %s, %d cores, max heap %d MiB, T = %d, %d repeats (median), load average %s%n", la.name(),
+                Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20, tokens, repeat, loadAverage());
 
         try (Checkpoint ckpt = Checkpoint.open(dir)) {
             LlamaForward forward = LlamaForward.of(ckpt, null, la);
             double flops = LlamaForward.gemmFlops(forward.config(), tokens);
-            SgemmProbe sgemm = new SgemmProbe(la, tokens);
+            SgemmProbe sgemm = new SgemmProbe(engineItself, tokens);
             forward.run(probe, new Discard());   // warm-up
             // sgemm measured before every timed pass, so that the ratio sees the machine as the pass does
-            double[] t = new double[repeat], s = new double[repeat];
+            double[] t = new double[repeat], s = new double[repeat], inside = new double[repeat];
             for (int i = 0; i < repeat; i++) {
                 s[i] = sgemm.gflops();
                 resetPeaks();
+                la.reset();
                 long t0 = System.nanoTime();
                 forward.run(probe, new Discard());
                 t[i] = (System.nanoTime() - t0) / 1e9;
+                inside[i] = la.gemmSeconds();
             }
-            double wall = Timing.median(t), rate = Timing.median(s);
+            double wall = Timing.median(t), rate = Timing.median(s), gemm = Timing.median(inside);
             out.printf(Locale.ROOT, "sgemm %dx%dx%d (the MLP's product, as the pass calls it): %.1f GFLOP/s median of %s%n",
                     tokens, INTERMEDIATE, HIDDEN, rate, Arrays.toString(round(s)));
             out.printf(Locale.ROOT, "forward pass (captures made, then dropped): %.2f s median of %s, %.1f GFLOP/s (%.2f TFLOP of GEMMs), "
                             + "%.2f x sgemm, heap peak %s (last pass)%n",
                     wall, Arrays.toString(round(t)), flops / wall / 1e9, flops / 1e12, flops / wall / 1e9 / rate, peakHeap());
+            out.printf(Locale.ROOT, "  of which inside its GEMMs: %.2f s median of %s (%.1f GFLOP/s there), the rest (weights decoded, "
+                            + "RMSNorm, RoPE, softmax, SwiGLU): %.2f s%n",
+                    gemm, Arrays.toString(round(inside)), la.gemmFlops() / inside[repeat - 1] / 1e9, wall - gemm);
             out.flush();
             if (profile) {
                 resetPeaks();
                 long t0 = System.nanoTime();
-                ObjectNode doc = new CheckpointProfiler(new ProfileCalculator(la), workers).external(forward, probe, ProfileOptions.DEFAULT, false);
+                ObjectNode doc = new CheckpointProfiler(new ProfileCalculator(engineItself), workers).external(forward, probe, ProfileOptions.DEFAULT, false);
                 double e2e = (System.nanoTime() - t0) / 1e9;
                 JsonNode head = doc.get("attention").get("layers." + (layers - 1) + ".head." + (HEADS - 1));
                 out.printf(Locale.ROOT, "external profile, %d worker(s) (forward + captures written + %d attention profiles of %d² + %d XXᵀ): %.1f s, "
-                                + "heap peak %s; last head's row/column-cut S = %.4f%n",
+                                + "heap peak %s; last head's row/column-cut S = %.4f; load average %s%n",
                         workers, doc.get("attention").size(), tokens, doc.get("outputs").size(), e2e, peakHeap(),
-                        head.get("profile").get(head.get("row_column_cut").intValue() - 1).get("S").doubleValue());
+                        head.get("profile").get(head.get("row_column_cut").intValue() - 1).get("S").doubleValue(), loadAverage());
             }
         }
         return 0;
@@ -151,6 +157,15 @@ final class ForwardBenchCommand implements Callable<Integer> {
             Runnable call = () -> la.multiplyFloat(false, true, t, INTERMEDIATE, HIDDEN, 1f, x, 0, HIDDEN, w, 0, HIDDEN, 0f, y, 0, INTERMEDIATE);
             call.run();
             return 2.0 * t * INTERMEDIATE * HIDDEN / Timing.medianSeconds(5, call) / 1e9;
+        }
+    }
+
+    /** The machine's load averages (other work on the same cores shows in every timing). */
+    static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).strip();
+        } catch (java.io.IOException | RuntimeException e) {
+            return "unknown";
         }
     }
 

@@ -339,6 +339,9 @@ public final class SafetensorsFile implements TensorSource {
         return out;
     }
 
+    /** Values from which a float32 read is decoded in chunks of this many on every core. */
+    private static final int PARALLEL_DECODE = 1 << 20;
+
     /** Elements [first, first + count) of a tensor decoded into float32 at {@code out[at..]}; non-finite values refused. */
     private void readFloatSpan(TensorInfo t, long first, float[] out, int at, int count) {
         String name = t.name();
@@ -347,9 +350,19 @@ public final class SafetensorsFile implements TensorSource {
         }
         if (count == 0) return;
         int width = t.dtype().bytes();
-        try (Arena arena = Arena.ofConfined()) {
+        boolean large = count >= PARALLEL_DECODE;
+        try (Arena arena = large ? Arena.ofShared() : Arena.ofConfined()) {
             MemorySegment seg = channel.map(FileChannel.MapMode.READ_ONLY, dataStart + t.begin() + first * width, (long) count * width, arena);
-            decodeFloats(t.dtype(), seg, out, at, count);
+            if (!large) {
+                decodeFloats(t.dtype(), seg, out, at, count);
+            } else {
+                // a decoder layer's weights are tens of millions of values: decoded on every core
+                int chunks = (count + PARALLEL_DECODE - 1) / PARALLEL_DECODE;
+                java.util.stream.IntStream.range(0, chunks).parallel().forEach(c -> {
+                    int from = c * PARALLEL_DECODE, n = Math.min(PARALLEL_DECODE, count - from);
+                    decodeFloats(t.dtype(), seg.asSlice((long) from * width, (long) n * width), out, at + from, n);
+                });
+            }
         } catch (IOException e) {
             throw new CheckpointException(file, name, "unreadable file", e.getMessage(), e);
         }
