@@ -30,7 +30,8 @@ import java.util.regex.Pattern;
  * medians over repeats after a warm-up, and the ratio ours / numpy.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Time exact entanglement profiles of random matrices against the numpy anchor.")
+        description = "Time exact entanglement profiles of random matrices against the numpy anchor.",
+        subcommands = ForwardBenchCommand.class)
 final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--shape", split = ",", paramLabel = "RxC", description = "Matrix shapes (default: 1024x1024,2048x2048).")

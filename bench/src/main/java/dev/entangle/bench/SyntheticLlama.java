@@ -71,6 +71,53 @@ public final class SyntheticLlama {
         Files.writeString(dir.resolve("config.json"), cfg.toPrettyString());
     }
 
+    /** The rest of a model family's shape that a forward pass reads: the MLP's width and the vocabulary. */
+    public record Body(int intermediate, int vocab) {}
+
+    /** Llama 3.2 1B: intermediate 8192, vocabulary 128256. */
+    public static final Body LLAMA_3_2_1B_BODY = new Body(8192, 128256);
+
+    /**
+     * A whole model as HF writes a LlamaForCausalLM (config.json + one model.safetensors, tied
+     * embeddings, Llama 3's llama3 RoPE with θ 500000): every weight the forward pass reads,
+     * Gaussian with Llama's initializer_range 0.02 from {@code seed}, the RMSNorm weights near 1.
+     */
+    public static void writeWholeModel(Path dir, Shape s, Body body, DType dtype, long seed) throws IOException {
+        Files.createDirectories(dir);
+        SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
+        SplittableRandom root = new SplittableRandom(seed);
+        int h = s.hidden(), q = s.heads() * s.headDim(), kv = s.kvDim(), f = body.intermediate();
+        gaussian(w, dtype, "model.embed_tokens.weight", new long[]{body.vocab(), h}, root.split(), 0, 0.02);
+        for (int i = 0; i < s.layers(); i++) {
+            String p = "model.layers." + i + ".";
+            gaussian(w, dtype, p + "input_layernorm.weight", new long[]{h}, root.split(), 1, 0.05);
+            gaussian(w, dtype, p + "self_attn.q_proj.weight", new long[]{q, h}, root.split(), 0, 0.02);
+            gaussian(w, dtype, p + "self_attn.k_proj.weight", new long[]{kv, h}, root.split(), 0, 0.02);
+            gaussian(w, dtype, p + "self_attn.v_proj.weight", new long[]{kv, h}, root.split(), 0, 0.02);
+            gaussian(w, dtype, p + "self_attn.o_proj.weight", new long[]{h, q}, root.split(), 0, 0.02);
+            gaussian(w, dtype, p + "post_attention_layernorm.weight", new long[]{h}, root.split(), 1, 0.05);
+            gaussian(w, dtype, p + "mlp.gate_proj.weight", new long[]{f, h}, root.split(), 0, 0.02);
+            gaussian(w, dtype, p + "mlp.up_proj.weight", new long[]{f, h}, root.split(), 0, 0.02);
+            gaussian(w, dtype, p + "mlp.down_proj.weight", new long[]{h, f}, root.split(), 0, 0.02);
+        }
+        gaussian(w, dtype, "model.norm.weight", new long[]{h}, root.split(), 1, 0.05);
+        w.write(dir.resolve("model.safetensors"));
+        ObjectNode c = ProfileJson.newObject();
+        c.putArray("architectures").add("LlamaForCausalLM");
+        c.put("model_type", "llama").put("hidden_size", h).put("num_hidden_layers", s.layers()).put("num_attention_heads", s.heads())
+                .put("num_key_value_heads", s.kvHeads()).put("head_dim", s.headDim()).put("intermediate_size", f)
+                .put("vocab_size", body.vocab()).put("max_position_embeddings", 131072).put("rms_norm_eps", 1e-5).put("hidden_act", "silu")
+                .put("tie_word_embeddings", true).put("attention_bias", false).put("mlp_bias", false)
+                .put("torch_dtype", dtype == DType.BF16 ? "bfloat16" : dtype == DType.F16 ? "float16" : "float32");
+        c.putObject("rope_parameters").put("rope_type", "llama3").put("rope_theta", 500000.0).put("factor", 32.0)
+                .put("low_freq_factor", 1.0).put("high_freq_factor", 4.0).put("original_max_position_embeddings", 8192);
+        Files.writeString(dir.resolve("config.json"), c.toPrettyString());
+    }
+
+    private static void gaussian(SafetensorsWriter w, DType dtype, String name, long[] shape, SplittableRandom r, double mean, double sd) {
+        w.add(name, dtype, shape, () -> mean + sd * r.nextGaussian());
+    }
+
     /** A PEFT LoRA adapter on q_proj and v_proj: A Gaussian (Kaiming-like scale), B a trained-like Gaussian. */
     public static void writeLora(Path dir, Shape s, int rank, double alpha, DType dtype, long seed) throws IOException {
         Files.createDirectories(dir);

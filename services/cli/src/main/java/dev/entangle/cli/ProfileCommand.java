@@ -3,11 +3,14 @@ package dev.entangle.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.entangle.core.CheckpointException;
+import dev.entangle.core.checkpoint.Checkpoint;
+import dev.entangle.core.model.ProbeTokens;
 import dev.entangle.core.profile.CheckpointProfiler;
 import dev.entangle.core.profile.EntanglementProfile;
 import dev.entangle.core.profile.ProfileCalculator;
 import dev.entangle.core.profile.ProfileOptions;
 import dev.entangle.core.profile.ProfileJson;
+import dev.entangle.core.profile.ProbeInput;
 import dev.entangle.core.safetensors.SafetensorsFile;
 import dev.entangle.core.safetensors.TensorInfo;
 import picocli.CommandLine.Command;
@@ -29,11 +32,14 @@ import java.util.concurrent.Callable;
 
 @Command(name = "profile", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
-                "Entanglement profiles of a checkpoint (ΔW of the target modules; attention and XXᵀ from its probe),",
-                "or of one matrix with --tensor. JSON on stdout or --out."},
+                "Entanglement profiles of a checkpoint (ΔW of the target modules; attention and XXᵀ from its probe,",
+                "or from its own model run forward on --probe-tokens / --probe-text), or of one matrix with --tensor.",
+                "JSON on stdout or --out."},
         footer = {"", "Examples:",
                 "  entangle profile runs/lora-r16-a16/checkpoint-150",
                 "  entangle profile runs/fft/checkpoint-30 --base base --modules q_proj,v_proj,o_proj --renyi 2,3",
+                "  entangle profile runs/lora-r16-a16/checkpoint-150 --base base --probe-tokens probe.json",
+                "  entangle profile runs/lora-r16-a16/checkpoint-150 --base base --probe-text probe.txt",
                 "  entangle profile --tensor model.safetensors:model.layers.0.self_attn.q_proj.weight --chi-max 32"})
 final class ProfileCommand implements Callable<Integer> {
 
@@ -41,11 +47,23 @@ final class ProfileCommand implements Callable<Integer> {
             description = "HF full model, PEFT LoRA adapter or MPS adapter folder.")
     Path checkpoint;
 
-    @Option(names = "--base", paramLabel = "BASE_DIR", description = "Base model folder (needed for full fine-tuning, ΔW = W − W_base, and DoRA, ΔW = m ⊙ (W_base + s·B·A)/‖·‖ − W_base).")
+    @Option(names = "--base", paramLabel = "BASE_DIR", description = "Base model folder (needed for full fine-tuning: ΔW = W − W_base; "
+            + "for DoRA: ΔW = m ⊙ (W_base + s·B·A)/‖·‖ − W_base; and for an adapter's forward pass: W0).")
     Path base;
 
     @Option(names = "--probe", paramLabel = "FILE", description = "attention_probe.safetensors to use (default: the one in CHECKPOINT_DIR, if any).")
     Path probe;
+
+    @Option(names = "--probe-tokens", paramLabel = "FILE", description = "Run the checkpoint's model forward on these token ids (a JSON array, "
+            + "or a safetensors input_ids [1, T]) for attention and XXᵀ, instead of any probe file.")
+    Path probeTokens;
+
+    @Option(names = "--probe-text", paramLabel = "FILE", description = "As --probe-tokens, on this UTF-8 text tokenised with the base model's tokenizer.json.")
+    Path probeText;
+
+    @Option(names = "--tokenizer", paramLabel = "DIR", description = "Folder of the tokenizer.json for --probe-text (default: the base folder; "
+            + "a full model's own folder where it has one).")
+    Path tokenizer;
 
     @Option(names = "--modules", split = ",", paramLabel = "NAMES", description = "Linear modules to profile (default: q_proj,v_proj).")
     List<String> modules;
@@ -90,11 +108,41 @@ final class ProfileCommand implements Callable<Integer> {
         } else {
             if (checkpoint == null) throw new IllegalArgumentException("missing CHECKPOINT_DIR (or --tensor FILE[:TENSOR])");
             if (sites != null) throw new IllegalArgumentException("--sites applies to --tensor only");
-            doc = new CheckpointProfiler(ProfileCalculator.fromEnvironment()).profile(
-                    new CheckpointProfiler.Request(checkpoint, base, probe, modules, options, unmasked));
+            ProbeTokens tokens = probeTokens();
+            // attention heads one per core (each solve on one thread): measured faster than one head at a
+            // time on all cores for a 1B model's 512 heads of 1024², and far faster on a busy machine
+            doc = new CheckpointProfiler(ProfileCalculator.fromEnvironment(), Runtime.getRuntime().availableProcessors()).profile(
+                    new CheckpointProfiler.Request(checkpoint, base, probe, modules, options, unmasked, tokens));
+            if (probeText != null) ((ObjectNode) doc.get("checkpoint")).put("tokenizer", tokenizerDir().toString());
         }
         write(doc);
         return 0;
+    }
+
+    /** The forward pass's sequence: --probe-tokens as given, --probe-text tokenised; null for neither. */
+    private ProbeTokens probeTokens() {
+        int given = (probe != null ? 1 : 0) + (probeTokens != null ? 1 : 0) + (probeText != null ? 1 : 0);
+        if (given > 1) throw new IllegalArgumentException("give one of --probe, --probe-tokens and --probe-text");
+        if (tokenizer != null && probeText == null) throw new IllegalArgumentException("--tokenizer applies to --probe-text only");
+        if (probeTokens != null) return ProbeInput.read(probeTokens);
+        if (probeText == null) return null;
+        return ProbeText.tokenize(probeText, tokenizerDir());
+    }
+
+    /**
+     * --tokenizer, else the base folder; a full model's own folder where it holds a tokenizer.json.
+     * An adapter without --base has neither its W0 nor its tokenizer.
+     */
+    private Path tokenizerDir() {
+        if (tokenizer != null) return tokenizer;
+        boolean adapter = Files.isRegularFile(checkpoint.resolve(Checkpoint.ADAPTER_CONFIG));
+        if (!adapter && Files.isRegularFile(checkpoint.resolve(ProbeText.TOKENIZER_FILE))) return checkpoint;
+        if (base != null) return base;
+        if (adapter) {
+            throw new CheckpointException(checkpoint, null, "missing base for the forward pass",
+                    "an adapter holds only its ΔW; give --base BASE_DIR, the base model (W0 and its tokenizer.json) it was trained on");
+        }
+        return checkpoint;
     }
 
     private JsonNode profileTensor(ProfileOptions options) {

@@ -61,6 +61,15 @@ public final class DeltaAssembler {
         return deltas(ckpt, base, present);
     }
 
+    /**
+     * The ΔW targets among the given modules that the checkpoint holds, by layer then module
+     * name; names only, no tensor is read (the forward pass asks which modules an adapter changes).
+     */
+    public static List<Target.Delta> targets(Checkpoint ckpt, Checkpoint base, List<String> modules) {
+        return DeltaRule.of(ckpt, base).locate(modules).values().stream().map(Located::target)
+                .sorted(Comparator.comparingInt(Target.Delta::layer).thenComparing(Target.Delta::module)).toList();
+    }
+
     /** ΔW of one target "layers.{i}.{module}" (reads only that target's tensors). */
     public static DeltaMatrix delta(Checkpoint ckpt, Checkpoint base, String key) {
         Target.Delta target = Target.parseDelta(key);

@@ -30,6 +30,38 @@ public interface LinearAlgebra {
     double[] multiply(double[] a, int aRows, int aCols, boolean transA,
                       double[] b, int bRows, int bCols, boolean transB);
 
+    /**
+     * Float32 GEMM (BLAS sgemm) for the model's forward pass, which computes in float32 as the
+     * checkpoint's own model does: {@code C = α·op(A)·op(B) + β·C}, op(A) m × k, op(B) k × n.
+     * Each operand is a row-major view into an array: the offset of its first element and its
+     * leading dimension (the row stride), so one head's columns of a [T, H·d] activation are read
+     * and written in place. β = 0 ignores C's old values. Bounds are checked ({@link #checkFloatViews})
+     * before any native call.
+     */
+    void multiplyFloat(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                       float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
+                       float beta, float[] c, int cOffset, int ldc);
+
+    /** Refuses views of {@link #multiplyFloat} that reach outside their arrays or overlap rows. */
+    static void checkFloatViews(boolean transA, boolean transB, int m, int n, int k,
+                                float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
+                                float[] c, int cOffset, int ldc) {
+        if (m < 0 || n < 0 || k < 0) throw new IllegalArgumentException("negative GEMM size " + m + "x" + n + "x" + k);
+        checkView("A", a, aOffset, lda, transA ? k : m, transA ? m : k);
+        checkView("B", b, bOffset, ldb, transB ? n : k, transB ? k : n);
+        checkView("C", c, cOffset, ldc, m, n);
+    }
+
+    private static void checkView(String what, float[] x, int offset, int ld, int rows, int cols) {
+        if (ld < Math.max(1, cols)) throw new IllegalArgumentException(what + ": leading dimension " + ld + " < " + cols + " columns");
+        if (rows == 0 || cols == 0) return;
+        long last = offset + (long) (rows - 1) * ld + cols;
+        if (offset < 0 || last > x.length) {
+            throw new IllegalArgumentException(what + ": a " + rows + "x" + cols + " view at " + offset + " with stride " + ld
+                    + " needs " + last + " elements, the array has " + x.length);
+        }
+    }
+
     /** Values descending; vectors row-major with eigenvector i in column i. */
     record Eigen(double[] values, double[] vectors, int n) {}
 

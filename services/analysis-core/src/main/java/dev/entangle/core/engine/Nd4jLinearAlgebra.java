@@ -79,6 +79,32 @@ public final class Nd4jLinearAlgebra implements LinearAlgebra {
         }
     }
 
+    @Override
+    public void multiplyFloat(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                              float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
+                              float beta, float[] c, int cOffset, int ldc) {
+        LinearAlgebra.checkFloatViews(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc);
+        if (m == 0 || n == 0) return;
+        int aRows = transA ? k : m, aCols = transA ? m : k, bRows = transB ? n : k, bCols = transB ? k : n;
+        try (INDArray x = Nd4j.create(packed(a, aOffset, lda, aRows, aCols), new long[]{aRows, aCols}, 'c');
+             INDArray y = Nd4j.create(packed(b, bOffset, ldb, bRows, bCols), new long[]{bRows, bCols}, 'c');
+             INDArray z = Nd4j.gemm(x, y, transA, transB);
+             INDArray zc = z.dup('c')) {
+            float[] p = zc.data().asFloat();
+            for (int i = 0; i < m; i++) {
+                int row = cOffset + i * ldc;
+                for (int j = 0; j < n; j++) c[row + j] = alpha * p[i * n + j] + (beta == 0 ? 0 : beta * c[row + j]);
+            }
+        }
+    }
+
+    /** The rows × cols view at {@code offset} with stride {@code ld}, copied contiguous. */
+    private static float[] packed(float[] x, int offset, int ld, int rows, int cols) {
+        float[] p = new float[rows * cols];
+        for (int i = 0; i < rows; i++) System.arraycopy(x, offset + i * ld, p, i * cols, cols);
+        return p;
+    }
+
     private static double[] toRowMajor(INDArray x) {
         if (x.ordering() == 'c' && !x.isView()) return x.data().asDouble();
         try (INDArray c = x.dup('c')) {

@@ -21,6 +21,7 @@ import java.util.List;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 /**
@@ -59,6 +60,12 @@ final class OpenBlasLibrary {
     /** The loaded libopenblas, for routines bound outside the engine (the bench's float32 kernels). */
     final SymbolLookup symbols;
     final MethodHandle dsyrk, dgemm, dsyev, dsyevd, setNumThreads;
+    /**
+     * cblas_sgemm as a critical call that reads and writes Java arrays in place (the forward
+     * pass's activations and weights): no copies in or out. A critical call holds the garbage
+     * collector until it returns, which for one GEMM of the forward is a fraction of a second.
+     */
+    final MethodHandle sgemmInPlace;
 
     private OpenBlasLibrary(SymbolLookup lib) {
         symbols = lib;
@@ -71,6 +78,10 @@ final class OpenBlasLibrary {
         dsyev = fn(lib, "LAPACKE_dsyev", JAVA_INT, JAVA_INT, JAVA_BYTE, JAVA_BYTE, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
         dsyevd = fn(lib, "LAPACKE_dsyevd", JAVA_INT, JAVA_INT, JAVA_BYTE, JAVA_BYTE, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
         setNumThreads = fn(lib, "openblas_set_num_threads", null, JAVA_INT);
+        // cblas_sgemm(order, transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
+        sgemmInPlace = LINKER.downcallHandle(lib.find("cblas_sgemm").orElseThrow(() -> new IllegalStateException("OpenBLAS " + VERSION + " has no cblas_sgemm")),
+                FunctionDescriptor.ofVoid(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_FLOAT, ADDRESS, JAVA_INT,
+                        ADDRESS, JAVA_INT, JAVA_FLOAT, ADDRESS, JAVA_INT), Linker.Option.critical(true));
         try {
             config = ((MemorySegment) fn(lib, "openblas_get_config", ADDRESS).invokeExact()).reinterpret(256).getString(0);
         } catch (Throwable t) {

@@ -122,6 +122,23 @@ public final class OpenBlasLinearAlgebra implements LinearAlgebra {
         return c;
     }
 
+    @Override
+    public void multiplyFloat(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                              float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
+                              float beta, float[] c, int cOffset, int ldc) {
+        LinearAlgebra.checkFloatViews(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc);
+        if (m == 0 || n == 0) return;
+        try {
+            // heap segments of the arrays themselves: the critical call reads and writes them in place
+            lib.sgemmInPlace.invokeExact(OpenBlasLibrary.ROW_MAJOR, transA ? OpenBlasLibrary.TRANS : OpenBlasLibrary.NO_TRANS,
+                    transB ? OpenBlasLibrary.TRANS : OpenBlasLibrary.NO_TRANS, m, n, k, alpha,
+                    MemorySegment.ofArray(a).asSlice(4L * aOffset), lda, MemorySegment.ofArray(b).asSlice(4L * bOffset), ldb,
+                    beta, MemorySegment.ofArray(c).asSlice(4L * cOffset), ldc);
+        } catch (Throwable t) {
+            throw rethrown("cblas_sgemm", t);
+        }
+    }
+
     /**
      * The loaded library's symbols, for a caller that binds further OpenBLAS routines itself
      * (the bench's float32 Gram and solve, which profiles never use) on this same library

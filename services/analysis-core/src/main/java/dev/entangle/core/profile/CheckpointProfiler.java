@@ -6,35 +6,68 @@ import dev.entangle.core.attention.AttentionProbe;
 import dev.entangle.core.checkpoint.Checkpoint;
 import dev.entangle.core.delta.DeltaAssembler;
 import dev.entangle.core.delta.DeltaMatrix;
+import dev.entangle.core.engine.OpenBlasLinearAlgebra;
+import dev.entangle.core.model.LlamaForward;
+import dev.entangle.core.model.ProbeTokens;
 import dev.entangle.core.safetensors.SafetensorsFile;
+import dev.entangle.core.safetensors.TensorSource;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
 /**
  * Every profile of one checkpoint, as one JSON document in the oracle's shape:
  * ΔW of the target modules ("deltas"), the attention of every layer and head ("attention")
- * and the output operators XXᵀ ("outputs") when an attention probe is available.
+ * and the output operators XXᵀ ("outputs") when an attention probe is available: the
+ * checkpoint's own attention_probe.safetensors, or with probe tokens the checkpoint's model run
+ * forward on them ({@link LlamaForward}; every such entry's "source" is "forward").
  */
 public final class CheckpointProfiler {
 
     /**
      * What to profile. {@code probe} null: the checkpoint's own attention_probe.safetensors, if
      * any. {@code modules} null or empty: those of the defaults (q_proj, v_proj) the checkpoint
-     * has; named modules must all be there.
+     * has; named modules must all be there. {@code probeTokens}: run the checkpoint's model on
+     * them for attention and outputs instead of any probe file (an adapter's model needs
+     * {@code base}).
      */
     public record Request(Path checkpoint, Path base, Path probe, List<String> modules, ProfileOptions options,
-                          boolean unmasked) {
+                          boolean unmasked, ProbeTokens probeTokens) {
         public Request {
             modules = modules == null || modules.isEmpty() ? List.of() : List.copyOf(modules);
             options = options == null ? ProfileOptions.DEFAULT : options;
+            if (probe != null && probeTokens != null) {
+                throw new IllegalArgumentException("give a probe file or probe tokens for the forward pass, not both");
+            }
+        }
+
+        /** Attention and outputs from a probe file (or none). */
+        public Request(Path checkpoint, Path base, Path probe, List<String> modules, ProfileOptions options, boolean unmasked) {
+            this(checkpoint, base, probe, modules, options, unmasked, null);
         }
     }
 
+    /** The "source" of every attention and output entry made by the forward pass. */
+    public static final String FORWARD = "forward";
+
     private final ProfileCalculator calculator;
+    private final int workers;
 
     public CheckpointProfiler(ProfileCalculator calculator) {
+        this(calculator, 1);
+    }
+
+    /**
+     * {@code workers}: attention heads profiled at a time (the profiles of a long probe are many
+     * small solves); with the OpenBLAS engine each solve then gets its share of the cores, and
+     * the forward pass's GEMMs all of them.
+     */
+    public CheckpointProfiler(ProfileCalculator calculator, int workers) {
         this.calculator = calculator;
+        this.workers = Math.max(1, workers);
     }
 
     public ObjectNode profile(Request req) {
@@ -48,52 +81,118 @@ public final class CheckpointProfiler {
             info.put("method", ckpt.kind().method());
             if (base != null) info.put("base", base.dir().toString());
             info.put("engine", calculator.linearAlgebra().name());
-            if (!ckpt.kind().needsBase() && base != null) {
+            // checked before anything is computed: config, every weight's presence and shape, the tokens
+            LlamaForward forward = req.probeTokens() == null ? null : LlamaForward.of(ckpt, base, calculator.linearAlgebra());
+            if (forward != null) req.probeTokens().requireFits(forward.config());
+            if (!ckpt.kind().needsBase() && base != null && forward == null) {
                 info.put("note", "--base is not needed for an adapter checkpoint and was not used");
             }
             ckpt.modulesToSaveNote().ifPresent(n -> info.put("modules_to_save", n));
-            ObjectNode deltas = doc.putObject("deltas");
-            List<DeltaMatrix> found = req.modules().isEmpty()
-                    ? DeltaAssembler.deltasPresent(ckpt, base, DeltaAssembler.DEFAULT_MODULES)
-                    : DeltaAssembler.deltas(ckpt, base, req.modules());
-            for (DeltaMatrix d : found) {
-                EntanglementProfile p = calculator.profile(d, req.options());
-                ObjectNode o = ProfileJson.profile(p);
-                ProfileJson.extras(o, Extra.ofRank(d.rank()));
-                ProfileJson.warnings(o, d.warnings());
-                deltas.set(d.key(), o);
-            }
-            Path probe = req.probe() != null ? req.probe() : ckpt.attentionProbe().orElse(null);
-            if (probe != null) {
-                info.put("probe", probe.toString());
-                profileProbe(probe, req, doc);
+            profileDeltas(ckpt, base, req, doc.putObject("deltas"));
+            if (forward != null) {
+                ProbeTokens tokens = req.probeTokens();
+                info.put("probe", tokens.origin().toString());
+                info.put("probe_source", FORWARD);
+                info.put("probe_tokens", tokens.length());
+                ProfileJson.warnings(info, tokens.fewSitesWarning().stream().toList());
+                ObjectNode external = external(forward, tokens, req.options(), req.unmasked());
+                doc.set("attention", external.get("attention"));
+                doc.set("outputs", external.get("outputs"));
+            } else {
+                Path probe = req.probe() != null ? req.probe() : ckpt.attentionProbe().orElse(null);
+                if (probe != null) {
+                    info.put("probe", probe.toString());
+                    try (SafetensorsFile src = SafetensorsFile.open(probe)) {
+                        profileProbe(src, req.options(), req.unmasked(), doc, null, List.of());
+                    }
+                }
             }
         }
         return doc;
     }
 
-    /** "attention" (every layer and head, optionally unmasked too) and "outputs" (XXᵀ per layer). */
-    private void profileProbe(Path probeFile, Request req, ObjectNode doc) {
-        try (SafetensorsFile src = SafetensorsFile.open(probeFile)) {
-            AttentionProbe probe = AttentionProbe.of(src);
-            AttentionAnalysis analysis = new AttentionAnalysis(calculator);
-            ObjectNode attention = doc.putObject("attention");
-            ObjectNode outputs = doc.putObject("outputs");
-            for (int layer : probe.layers()) {
-                for (AttentionAnalysis.Named n : analysis.heads(probe, layer, req.options(), req.unmasked())) {
-                    attention.set(n.name(), named(n));
-                }
-                AttentionAnalysis.Named xxt = analysis.output(probe, layer, req.options());
-                outputs.set(xxt.name(), named(xxt));
-            }
+    /** "deltas": ΔW of the target modules (formed together, then released before any forward pass). */
+    private void profileDeltas(Checkpoint ckpt, Checkpoint base, Request req, ObjectNode deltas) {
+        List<DeltaMatrix> found = req.modules().isEmpty()
+                ? DeltaAssembler.deltasPresent(ckpt, base, DeltaAssembler.DEFAULT_MODULES)
+                : DeltaAssembler.deltas(ckpt, base, req.modules());
+        for (DeltaMatrix d : found) {
+            EntanglementProfile p = calculator.profile(d, req.options());
+            ObjectNode o = ProfileJson.profile(p);
+            ProfileJson.extras(o, Extra.ofRank(d.rank()));
+            ProfileJson.warnings(o, d.warnings());
+            deltas.set(d.key(), o);
         }
     }
 
-    private static ObjectNode named(AttentionAnalysis.Named n) {
+    /**
+     * The external profiles of a model on a probe sequence, {"attention": ..., "outputs": ...}:
+     * the model run forward on the tokens, its captures written layer by layer into a private
+     * temporary folder ({@link ProbeFolder}: a 1B model's probe does not fit the heap), profiled
+     * as a probe file is (every entry's source "forward", with the sequence's warnings), and the
+     * folder removed whatever happens.
+     */
+    public ObjectNode external(LlamaForward forward, ProbeTokens tokens, ProfileOptions options, boolean unmasked) {
+        List<String> warnings = tokens.fewSitesWarning().stream().toList();
+        ObjectNode doc = ProfileJson.newObject();
+        Path dir;
+        try {
+            dir = Files.createTempDirectory("entangle-forward-");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot make a folder for the forward pass's probe: " + e.getMessage(), e);
+        }
+        try {
+            ProbeFolder folder = new ProbeFolder(dir);
+            forward.run(tokens, folder);
+            try (TensorSource src = folder.open()) {
+                profileProbe(src, options, unmasked, doc, FORWARD, warnings);
+            }
+        } finally {
+            deleteTree(dir);
+        }
+        return doc;
+    }
+
+    private static void deleteTree(Path dir) {
+        try (var paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot remove the forward pass's probe folder " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * "attention" (every layer and head, optionally unmasked too) and "outputs" (XXᵀ per layer);
+     * {@code source} non-null replaces each entry's source, {@code warnings} join each entry's.
+     */
+    private void profileProbe(TensorSource src, ProfileOptions options, boolean unmasked, ObjectNode doc, String source, List<String> warnings) {
+        AttentionProbe probe = AttentionProbe.of(src);
+        AttentionAnalysis analysis = new AttentionAnalysis(calculator);
+        ObjectNode attention = doc.putObject("attention");
+        ObjectNode outputs = doc.putObject("outputs");
+        int cores = Runtime.getRuntime().availableProcessors();
+        boolean split = workers > 1 && calculator.linearAlgebra() instanceof OpenBlasLinearAlgebra && System.getenv("OPENBLAS_NUM_THREADS") == null;
+        if (split) OpenBlasLinearAlgebra.threadsPerCall(Math.max(1, cores / workers));
+        try {
+            for (int layer : probe.layers()) {
+                for (AttentionAnalysis.Named n : analysis.heads(probe, layer, options, unmasked, workers)) {
+                    attention.set(n.name(), named(n, source, warnings));
+                }
+                AttentionAnalysis.Named xxt = analysis.output(probe, layer, options);
+                outputs.set(xxt.name(), named(xxt, source, warnings));
+            }
+        } finally {
+            if (split) OpenBlasLinearAlgebra.threadsPerCall(cores);   // OpenBLAS's own default: one per core
+        }
+    }
+
+    private static ObjectNode named(AttentionAnalysis.Named n, String source, List<String> warnings) {
         ObjectNode o = ProfileJson.profile(n.profile());
-        o.put("source", n.source());
+        o.put("source", source != null ? source : n.source());
         ProfileJson.extras(o, n.extras());
-        ProfileJson.warnings(o, n.warnings());
+        List<String> all = new java.util.ArrayList<>(n.warnings());
+        all.addAll(warnings);
+        ProfileJson.warnings(o, all);
         return o;
     }
 }

@@ -320,6 +320,67 @@ public final class SafetensorsFile implements TensorSource {
         return out;
     }
 
+    @Override
+    public float[] readFloats(String name) {
+        TensorInfo t = info(name);
+        if (t.elementCount() > Integer.MAX_VALUE - 8) {
+            throw new CheckpointException(file, name, "tensor too large", t.elementCount() + " elements do not fit one array");
+        }
+        float[] out = new float[(int) t.elementCount()];
+        readFloatSpan(t, 0, out, 0, out.length);
+        return out;
+    }
+
+    @Override
+    public void readFloatsInto(String name, float[] into) {
+        TensorInfo t = info(name);
+        if (t.elementCount() != into.length) throw new IllegalArgumentException(name + " has " + t.elementCount() + " values, the array " + into.length);
+        readFloatSpan(t, 0, into, 0, into.length);
+    }
+
+    @Override
+    public float[] readRowsFloat(String name, int[] rows) {
+        TensorInfo t = info(name);
+        int width = TensorSource.rowWidth(t, rows);
+        float[] out = new float[Math.multiplyExact(rows.length, width)];
+        for (int i = 0; i < rows.length; i++) readFloatSpan(t, (long) rows[i] * width, out, i * width, width);
+        return out;
+    }
+
+    /** Values from which a float32 read is decoded in chunks of this many on every core. */
+    private static final int PARALLEL_DECODE = 1 << 20;
+
+    /** Elements [first, first + count) of a tensor decoded into float32 at {@code out[at..]}; non-finite values refused. */
+    private void readFloatSpan(TensorInfo t, long first, float[] out, int at, int count) {
+        String name = t.name();
+        if (!t.dtype().floating() && (t.dtype() == DType.F8_E4M3 || t.dtype() == DType.F8_E5M2 || t.dtype() == DType.BOOL)) {
+            throw new CheckpointException(file, name, "dtype not readable as numbers", t.dtype().toString());
+        }
+        if (count == 0) return;
+        int width = t.dtype().bytes();
+        boolean large = count >= PARALLEL_DECODE;
+        try (Arena arena = large ? Arena.ofShared() : Arena.ofConfined()) {
+            MemorySegment seg = channel.map(FileChannel.MapMode.READ_ONLY, dataStart + t.begin() + first * width, (long) count * width, arena);
+            if (!large) {
+                decodeFloats(t.dtype(), seg, out, at, count);
+            } else {
+                // a decoder layer's weights are tens of millions of values: decoded on every core
+                int chunks = (count + PARALLEL_DECODE - 1) / PARALLEL_DECODE;
+                java.util.stream.IntStream.range(0, chunks).parallel().forEach(c -> {
+                    int from = c * PARALLEL_DECODE, n = Math.min(PARALLEL_DECODE, count - from);
+                    decodeFloats(t.dtype(), seg.asSlice((long) from * width, (long) n * width), out, at + from, n);
+                });
+            }
+        } catch (IOException e) {
+            throw new CheckpointException(file, name, "unreadable file", e.getMessage(), e);
+        }
+        for (int i = at; i < at + count; i++) {
+            if (!Float.isFinite(out[i])) {
+                throw new CheckpointException(file, name, "non-finite value", out[i] + " at flat index " + (first + i - at));
+            }
+        }
+    }
+
     /**
      * Streams a tensor's values through a finiteness check without materialising it (bounded
      * memory for tensors of any size); a CheckpointException names the tensor and the index.
@@ -395,6 +456,20 @@ public final class SafetensorsFile implements TensorSource {
             case U16 -> { for (int i = 0; i < n; i++) out[i] = seg.get(I16, 2L * i) & 0xFFFF; }
             case U8 -> { for (int i = 0; i < n; i++) out[i] = seg.get(ValueLayout.JAVA_BYTE, i) & 0xFF; }
             default -> throw new IllegalArgumentException("no decoder for " + dtype);
+        }
+    }
+
+    /** Decode {@code n} values into float32 at {@code out[at..]}: exact for F32/F16/BF16 (and integers up to 2^24), F64 rounded to nearest. */
+    static void decodeFloats(DType dtype, MemorySegment seg, float[] out, int at, int n) {
+        switch (dtype) {
+            case F32 -> MemorySegment.copy(seg, F32, 0, out, at, n);
+            case F16 -> { for (int i = 0; i < n; i++) out[at + i] = Float.float16ToFloat(seg.get(I16, 2L * i)); }
+            case BF16 -> { for (int i = 0; i < n; i++) out[at + i] = Float.intBitsToFloat((seg.get(I16, 2L * i) & 0xFFFF) << 16); }
+            default -> {
+                double[] d = new double[n];
+                decode(dtype, seg, d);
+                for (int i = 0; i < n; i++) out[at + i] = (float) d[i];
+            }
         }
     }
 

@@ -15,12 +15,15 @@ import java.util.Map;
 /**
  * Writes well-formed safetensors files (for generated benchmark checkpoints, probes and tests).
  * Values are given as double and encoded into the tensor's dtype (F64, F32, F16 or BF16 with
- * round-to-nearest-even). The file appears atomically: written beside the target, then moved.
+ * round-to-nearest-even; I64 and I32 for integer tensors such as a probe's token ids), or as
+ * float32 arrays written as F32 unchanged (a forward pass's captures). The file appears
+ * atomically: written beside the target, then moved.
  */
 public final class SafetensorsWriter {
 
     /** Values in row-major order: an array, or a generator called once per element (files larger than the heap). */
-    private record Entry(String name, DType dtype, long[] shape, double[] values, java.util.function.DoubleSupplier generator, long count) {}
+    private record Entry(String name, DType dtype, long[] shape, double[] values, java.util.function.DoubleSupplier generator, long count,
+                         float[][] floats) {}
 
     private final List<Entry> entries = new ArrayList<>();
     private final Map<String, String> metadata = new LinkedHashMap<>();
@@ -29,17 +32,40 @@ public final class SafetensorsWriter {
         long n = 1;
         for (long d : shape) n *= d;
         if (n != values.length) throw new IllegalArgumentException(name + ": shape holds " + n + " values, got " + values.length);
-        if (!dtype.floating()) throw new IllegalArgumentException(name + ": only float dtypes are written, not " + dtype);
-        entries.add(new Entry(name, dtype, shape.clone(), values, null, n));
+        if (!dtype.floating() && !integral(dtype)) throw new IllegalArgumentException(name + ": only float, I64 and I32 dtypes are written, not " + dtype);
+        if (integral(dtype)) {
+            for (double v : values) {
+                if (v != Math.rint(v) || Math.abs(v) > (dtype == DType.I32 ? Integer.MAX_VALUE : 0x1p53)) {
+                    throw new IllegalArgumentException(name + ": " + v + " is not an exact " + dtype + " value");
+                }
+            }
+        }
+        entries.add(new Entry(name, dtype, shape.clone(), values, null, n, null));
         return this;
     }
+
+    /**
+     * A float32 tensor written as F32, its values unchanged (in bulk, no per-element conversion):
+     * the concatenation of {@code parts} in row-major order (e.g. one part per attention head).
+     */
+    public SafetensorsWriter add(String name, long[] shape, float[]... parts) {
+        long n = 1;
+        for (long d : shape) n = Math.multiplyExact(n, d);
+        long given = 0;
+        for (float[] p : parts) given += p.length;
+        if (n != given) throw new IllegalArgumentException(name + ": shape holds " + n + " values, got " + given);
+        entries.add(new Entry(name, DType.F32, shape.clone(), null, null, n, parts.clone()));
+        return this;
+    }
+
+    private static boolean integral(DType dtype) { return dtype == DType.I64 || dtype == DType.I32; }
 
     /** A tensor whose values are generated while writing, in row-major order: never held in memory. */
     public SafetensorsWriter add(String name, DType dtype, long[] shape, java.util.function.DoubleSupplier generator) {
         long n = 1;
         for (long d : shape) n = Math.multiplyExact(n, d);
         if (!dtype.floating()) throw new IllegalArgumentException(name + ": only float dtypes are written, not " + dtype);
-        entries.add(new Entry(name, dtype, shape.clone(), null, generator, n));
+        entries.add(new Entry(name, dtype, shape.clone(), null, generator, n, null));
         return this;
     }
 
@@ -55,7 +81,8 @@ public final class SafetensorsWriter {
         try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
             SafetensorsHeader.write(out, header, metadata);
             for (Entry e : entries) {
-                if (e.values() != null) writeValues(out, e.dtype(), e.values().length, i -> e.values()[(int) i]);
+                if (e.floats() != null) for (float[] part : e.floats()) writeFloats(out, part);
+                else if (e.values() != null) writeValues(out, e.dtype(), e.values().length, i -> e.values()[(int) i]);
                 else writeValues(out, e.dtype(), e.count(), i -> e.generator().getAsDouble());
             }
         } catch (IOException | RuntimeException ex) {
@@ -78,10 +105,24 @@ public final class SafetensorsWriter {
                 case F32 -> buf.putFloat((float) x);
                 case F16 -> buf.putShort(Float.floatToFloat16((float) x));
                 case BF16 -> buf.putShort(toBfloat16((float) x));
+                case I64 -> buf.putLong((long) x);
+                case I32 -> buf.putInt((int) x);
                 default -> throw new IllegalArgumentException("cannot write " + dtype);
             }
         }
         out.write(buf.array(), 0, buf.position());
+    }
+
+    private static void writeFloats(OutputStream out, float[] values) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
+        java.nio.FloatBuffer floats = buf.asFloatBuffer();
+        for (int i = 0; i < values.length; ) {
+            int count = Math.min(floats.capacity(), values.length - i);
+            floats.clear();
+            floats.put(values, i, count);
+            out.write(buf.array(), 0, count * Float.BYTES);
+            i += count;
+        }
     }
 
     /** float32 → bfloat16 with round-to-nearest-even (NaN stays NaN). */

@@ -120,6 +120,15 @@ public final class ShardedSafetensors implements TensorSource {
     public double[] readDoubles(String name) { return shardOf(name).readDoubles(name); }
 
     @Override
+    public float[] readFloats(String name) { return shardOf(name).readFloats(name); }
+
+    @Override
+    public void readFloatsInto(String name, float[] into) { shardOf(name).readFloatsInto(name, into); }
+
+    @Override
+    public float[] readRowsFloat(String name, int[] rows) { return shardOf(name).readRowsFloat(name, rows); }
+
+    @Override
     public void requireFinite(String name) { shardOf(name).requireFinite(name); }
 
     @Override

@@ -57,6 +57,16 @@ public final class BlobTensorSource implements TensorSource {
     public double[] readDoubles(String name) { return file(name).readDoubles(name); }
 
     @Override
+    public float[] readFloats(String name) { return file(name).readFloats(name); }
+
+    @Override
+    public void readFloatsInto(String name, float[] into) { file(name).readFloatsInto(name, into); }
+
+    /** Only the rows asked for (an embedding table's rows of a probe's tokens), from the blob's own file. */
+    @Override
+    public float[] readRowsFloat(String name, int[] rows) { return file(name).readRowsFloat(name, rows); }
+
+    @Override
     public void requireFinite(String name) { file(name).requireFinite(name); }
 
     @Override

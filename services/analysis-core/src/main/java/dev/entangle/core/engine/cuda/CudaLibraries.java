@@ -48,7 +48,7 @@ final class CudaLibraries {
 
     final String where;
     final MethodHandle cudaGetDeviceCount, cudaMalloc, cudaFree, cudaMemcpy;
-    final MethodHandle cublasCreate, cublasDestroy, cublasDgemm;
+    final MethodHandle cublasCreate, cublasDestroy, cublasDgemm, cublasSgemm;
     final MethodHandle cusolverCreate, syevdBufferSize, syevd;
 
     private CudaLibraries(SymbolLookup cudart, SymbolLookup cublas, SymbolLookup cusolver, String where) {
@@ -61,6 +61,9 @@ final class CudaLibraries {
         cublasDestroy = fn(cublas, "cublasDestroy_v2", JAVA_INT, ADDRESS);
         // (handle, transa, transb, m, n, k, *alpha, A, lda, B, ldb, *beta, C, ldc), column-major
         cublasDgemm = fn(cublas, "cublasDgemm_v2", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
+                ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
+        // the same, in float32 (the forward pass)
+        cublasSgemm = fn(cublas, "cublasSgemm_v2", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
                 ADDRESS, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT);
         cusolverCreate = fn(cusolver, "cusolverDnCreate", JAVA_INT, ADDRESS);
         // (handle, jobz, uplo, n, A, lda, W, *lwork)

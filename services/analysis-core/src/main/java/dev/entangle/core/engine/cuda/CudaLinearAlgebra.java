@@ -10,6 +10,7 @@ import java.util.List;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_DOUBLE;
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 
 /**
@@ -182,6 +183,35 @@ public final class CudaLinearAlgebra implements LinearAlgebra {
         }
     }
 
+    /**
+     * cuBLAS sgemm, float32 as the model computes. Each view is uploaded as the span from its first
+     * to its last element (row stride kept: a row-major view with stride ld is the column-major
+     * transpose with leading dimension ld, so the operands swap as in {@link #multiply}); only C's
+     * own elements are written back, whatever lies between its rows stays as it was.
+     */
+    @Override
+    public synchronized void multiplyFloat(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                                           float[] a, int aOffset, int lda, float[] b, int bOffset, int ldb,
+                                           float beta, float[] c, int cOffset, int ldc) {
+        LinearAlgebra.checkFloatViews(transA, transB, m, n, k, a, aOffset, lda, b, bOffset, ldb, c, cOffset, ldc);
+        if (m == 0 || n == 0) return;
+        int aRows = transA ? k : m, aCols = transA ? m : k, bRows = transB ? n : k, bCols = transB ? k : n;
+        int cSpan = (m - 1) * ldc + n;
+        try (Device d = new Device()) {
+            MemorySegment da = d.uploadFloats(a, aOffset, k == 0 ? 0 : (aRows - 1) * lda + aCols);
+            MemorySegment db = d.uploadFloats(b, bOffset, k == 0 ? 0 : (bRows - 1) * ldb + bCols);
+            MemorySegment dc = beta == 0 ? d.alloc((long) cSpan * Float.BYTES) : d.uploadFloats(c, cOffset, cSpan);
+            MemorySegment al = d.arena.allocateFrom(JAVA_FLOAT, alpha), be = d.arena.allocateFrom(JAVA_FLOAT, beta);
+            check((int) cu.cublasSgemm.invokeExact(blas, transB ? CudaLibraries.OP_T : CudaLibraries.OP_N,
+                    transA ? CudaLibraries.OP_T : CudaLibraries.OP_N, n, m, k, al, db, Math.max(1, ldb), da, Math.max(1, lda),
+                    be, dc, ldc), "cublasSgemm");
+            float[] span = d.downloadFloats(dc, cSpan);
+            for (int i = 0; i < m; i++) System.arraycopy(span, i * ldc, c, cOffset + i * ldc, n);
+        } catch (Throwable t) {
+            throw failure(t);
+        }
+    }
+
     private static void check(int rc, String what) {
         if (rc != 0) throw new IllegalStateException(what + " returned " + rc);
     }
@@ -210,6 +240,21 @@ public final class CudaLinearAlgebra implements LinearAlgebra {
             MemorySegment dev = alloc(staged.byteSize());
             check((int) cu.cudaMemcpy.invokeExact(dev, staged, staged.byteSize(), CudaLibraries.HOST_TO_DEVICE), "cudaMemcpy to device");
             return dev;
+        }
+
+        /** {@code count} floats of {@code host} from {@code offset} (at least one element is allocated). */
+        MemorySegment uploadFloats(float[] host, int offset, int count) throws Throwable {
+            MemorySegment staged = arena.allocate(JAVA_FLOAT, Math.max(1, count));
+            MemorySegment.copy(host, offset, staged, JAVA_FLOAT, 0, count);
+            MemorySegment dev = alloc(staged.byteSize());
+            check((int) cu.cudaMemcpy.invokeExact(dev, staged, staged.byteSize(), CudaLibraries.HOST_TO_DEVICE), "cudaMemcpy to device");
+            return dev;
+        }
+
+        float[] downloadFloats(MemorySegment dev, int count) throws Throwable {
+            MemorySegment staged = arena.allocate(JAVA_FLOAT, count);
+            check((int) cu.cudaMemcpy.invokeExact(staged, dev, staged.byteSize(), CudaLibraries.DEVICE_TO_HOST), "cudaMemcpy to host");
+            return staged.toArray(JAVA_FLOAT);
         }
 
         double[] download(MemorySegment dev, int count) throws Throwable {

@@ -1,0 +1,95 @@
+package dev.entangle.core.profile;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.entangle.core.attention.AttentionProbe;
+import dev.entangle.core.model.ProbeSink;
+import dev.entangle.core.safetensors.DType;
+import dev.entangle.core.safetensors.SafetensorsWriter;
+import dev.entangle.core.safetensors.ShardedSafetensors;
+import dev.entangle.core.safetensors.TensorSource;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Map;
+
+/**
+ * A forward pass's captures written into a folder as they are made, one safetensors shard per
+ * decoder layer ({@code layers.{i}.safetensors}, the sequence in {@code tokens.safetensors}), and
+ * then read as one sharded probe through {@link #INDEX}, whose {@code metadata} is the probe's
+ * {@code __metadata__}: the whole probe of a 1B model at T = 1024 (16 × [32, 1024, 1024]
+ * attention weights) never sits in the heap, and {@link AttentionProbe} reads it as it reads
+ * {@code attention_probe.safetensors}.
+ */
+public final class ProbeFolder implements ProbeSink {
+
+    /** The index that makes the shards one probe. */
+    public static final String INDEX = "attention_probe.safetensors.index.json";
+    private static final String TOKENS = "tokens.safetensors";
+
+    private final Path dir;
+    private final ObjectNode weightMap = ProfileJson.newObject();
+    private Map<String, String> metadata;
+    private AttentionProbe.Geometry geometry;
+
+    public ProbeFolder(Path dir) {
+        this.dir = dir;
+    }
+
+    @Override
+    public void start(AttentionProbe.Geometry g, int[] inputIds, long[] positions) {
+        geometry = g;
+        metadata = AttentionProbe.metadata(g);
+        double[] ids = new double[inputIds.length];
+        double[] pos = new double[positions.length];
+        for (int i = 0; i < ids.length; i++) ids[i] = inputIds[i];
+        for (int i = 0; i < pos.length; i++) pos[i] = positions[i];
+        write(TOKENS, new SafetensorsWriter()
+                .add(AttentionProbe.INPUT_IDS, DType.I64, new long[]{1, ids.length}, ids)
+                .add(AttentionProbe.POSITION_IDS, DType.I64, new long[]{1, pos.length}, pos),
+                AttentionProbe.INPUT_IDS, AttentionProbe.POSITION_IDS);
+    }
+
+    @Override
+    public void layer(LayerCapture c) {
+        int t = geometry.tokens();
+        long qw = (long) geometry.heads() * geometry.headDim();
+        long kvw = (long) geometry.kvHeads() * geometry.headDim();
+        String q = AttentionProbe.qRaw(c.layer()), k = AttentionProbe.kRaw(c.layer());
+        String a = AttentionProbe.attnWeights(c.layer()), o = AttentionProbe.attnOutput(c.layer());
+        write("layers." + c.layer() + ".safetensors", new SafetensorsWriter()
+                .add(q, new long[]{t, qw}, c.qRaw())
+                .add(k, new long[]{t, kvw}, c.kRaw())
+                .add(a, new long[]{geometry.heads(), t, t}, c.attnWeights())
+                .add(o, new long[]{t, qw}, c.attnOutput()), q, k, a, o);
+    }
+
+    private void write(String shard, SafetensorsWriter w, String... names) {
+        try {
+            w.write(dir.resolve(shard));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the forward pass's probe into " + dir + ": " + e.getMessage(), e);
+        }
+        for (String n : names) weightMap.put(n, shard);
+    }
+
+    /** The probe, once the forward pass has run: its index written, its shards opened. */
+    public TensorSource open() {
+        if (metadata == null) throw new IllegalStateException("no forward pass has run into " + dir);
+        ObjectNode index = ProfileJson.newObject();
+        ObjectNode md = index.putObject("metadata");
+        metadata.forEach(md::put);
+        index.set("weight_map", weightMap);
+        Path target = dir.resolve(INDEX);
+        try {
+            Path tmp = Files.createTempFile(dir, "." + INDEX, ".tmp");
+            Files.writeString(tmp, index.toString());
+            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + target + ": " + e.getMessage(), e);
+        }
+        return ShardedSafetensors.open(target);
+    }
+}
