@@ -10,13 +10,12 @@ import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.LinkOption;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
@@ -104,7 +103,7 @@ final class OpenBlasLibrary {
     static String failure() { return FAILURE; }
 
     private static OpenBlasLibrary load() {
-        String os = System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT);
+        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
         String arch = System.getProperty("os.arch", "");
         if (!os.contains("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
             throw new IllegalStateException("the OpenBLAS engine ships for linux-x86_64 only (glibc >= 2.34), this is " + os + "/" + arch);
@@ -128,9 +127,11 @@ final class OpenBlasLibrary {
 
     /**
      * Copies the shared objects out of the jar into this user's cache (XDG_CACHE_HOME or
-     * ~/.cache, a folder only its owner may enter), each replaced unless its bytes are exactly
-     * the jar's, atomically: a half-copied or foreign file is never loaded. Where that cache
-     * cannot be written, a fresh private temporary folder serves this process.
+     * ~/.cache, a folder only its owner may enter), so that a foreign or half-copied file is
+     * never loaded: a copy is written beside its name and moved into place atomically, and a
+     * file found there is loaded only once its SHA-256 has matched the one the build recorded
+     * beside the jar's copy ({@link CachedCopy}). Where that cache cannot be written, a fresh
+     * private temporary folder serves this process.
      */
     private static Path extract() {
         String xdg = System.getenv("XDG_CACHE_HOME");
@@ -148,29 +149,31 @@ final class OpenBlasLibrary {
         }
     }
 
-    private static Path extractInto(Path dir, boolean deleteOnExit) throws IOException {
+    static Path extractInto(Path dir, boolean deleteOnExit) throws IOException {
         if (!Files.isDirectory(dir)) {
             Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         }
         if (deleteOnExit) dir.toFile().deleteOnExit();
         for (String f : FILES) {
-            Path target = dir.resolve(f);
-            byte[] bytes;
+            CachedCopy copy = new CachedCopy(dir.resolve(f), recordedDigest(f));
+            if (deleteOnExit) copy.deleteOnExit();   // deleted in reverse order: files before their folder
+            if (copy.verified()) continue;
             try (InputStream in = OpenBlasLibrary.class.getResourceAsStream(RESOURCES + f)) {
                 if (in == null) throw new IllegalStateException(RESOURCES + f + " is not on the class path (analysis-core built without its OpenBLAS)");
-                bytes = in.readAllBytes();
-            }
-            if (deleteOnExit) target.toFile().deleteOnExit();   // deleted in reverse order: files before their folder
-            if (Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS) && Arrays.equals(Files.readAllBytes(target), bytes)) continue;
-            Path tmp = Files.createTempFile(dir, f, ".part");
-            try {
-                Files.write(tmp, bytes);
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } finally {
-                Files.deleteIfExists(tmp);
+                copy.replaceFrom(in);
             }
         }
         return dir;
+    }
+
+    /** The SHA-256 the build recorded for a shared object in the jar ({@code FILE.sha256}, hex). */
+    private static String recordedDigest(String f) throws IOException {
+        try (InputStream in = OpenBlasLibrary.class.getResourceAsStream(RESOURCES + f + ".sha256")) {
+            if (in == null) throw new IllegalStateException(RESOURCES + f + ".sha256 is not on the class path (analysis-core built without its digests)");
+            String hex = new String(in.readAllBytes(), StandardCharsets.US_ASCII).strip();
+            int space = hex.indexOf(' ');
+            return (space > 0 ? hex.substring(0, space) : hex).toLowerCase(Locale.ROOT);
+        }
     }
 
     private static MethodHandle fn(SymbolLookup lib, String name, MemoryLayout result, MemoryLayout... args) {
