@@ -57,6 +57,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--python", paramLabel = "EXE", description = "Python with numpy for the anchor (default: python3).")
     String python = "python3";
 
+    @Option(names = "--startup", description = "Whole processes instead, start-up included: ./entangle profile --tensor FILE of a float32 matrix against the numpy script on the same file (bench/numpy_profile.py --file FILE gram f32), in turn, ratio pair by pair (default shapes: 256x256, whose time is start-up, and 2048x2048).")
+    boolean startup;
+
     @Option(names = "--kernels", description = "Dense ΔW only: also time the profile's kernels one by one (its two Gram products, each cut's eigen-solve) and the balanced cut in float32 with its entropy error, to show where the time goes.")
     boolean kernels;
 
@@ -66,6 +69,7 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
+        if (startup) return startup(out);
         ProfileCalculator calc = engine == null ? ProfileCalculator.fromEnvironment() : new ProfileCalculator(Engines.named(engine));
         out.printf(Locale.ROOT, "engine %s, %d cores, %d repeats (median), %s, numpy anchor: %s%n", calc.linearAlgebra().name(),
                 Runtime.getRuntime().availableProcessors(), repeat, rank > 0 ? adapterName() + " ΔW rank " + rank + " from factors" : "dense ΔW", numpy);
@@ -82,6 +86,21 @@ final class BenchCommand implements Callable<Integer> {
             double mid = p.cuts().get(p.cuts().size() / 2).entropy();
             out.printf(Locale.ROOT, "%-12s %12.3f %12.3f %8.3f %10.4f%n", shape, ours, anchor, ours / anchor, mid);
             if (kernels && rank <= 0) new KernelBreakdown(calc.linearAlgebra(), repeat).measure(rows, cols, delta.get().data()).print(out, anchor);
+            out.flush();
+        }
+        return 0;
+    }
+
+    private int startup(PrintWriter out) throws Exception {
+        List<String> which = spec.commandLine().getParseResult().hasMatchedOption("--shape") ? shapes : List.of("256x256", "2048x2048");
+        StartupBench bench = new StartupBench(StartupBench.repository(), python, repeat);
+        out.printf(Locale.ROOT, "whole processes: ./entangle profile --tensor FILE --compact vs %s bench/numpy_profile.py --file FILE gram f32, %d cores, %d pairs (medians; ratio pair by pair)%n",
+                python, Runtime.getRuntime().availableProcessors(), repeat);
+        StartupBench.printHeader(out);
+        out.flush();
+        for (String shape : which) {
+            String[] rc = shape.toLowerCase(Locale.ROOT).split("x");
+            StartupBench.print(out, bench.measure(Integer.parseInt(rc[0]), Integer.parseInt(rc[1])));
             out.flush();
         }
         return 0;

@@ -1,5 +1,9 @@
 package dev.entangle.core.engine;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Supplier;
+
 /**
  * The dense kernels the profile algorithms need, with plain row-major double arrays at the
  * boundary so that a backend (ND4J on the CPU, CUDA through FFM) can be swapped without
@@ -29,6 +33,17 @@ public interface LinearAlgebra {
     /** {@code op(A)·op(B)} for row-major A, B; op transposes when asked. Result row-major m × n. */
     double[] multiply(double[] a, int aRows, int aCols, boolean transA,
                       double[] b, int bRows, int bCols, boolean transB);
+
+    /**
+     * Runs independent pieces of work, each of which calls this engine, and returns their results
+     * in order. An engine whose calls scale poorly past one core runs them side by side, a core
+     * each; the default runs them one after another.
+     */
+    default <T> List<T> sideBySide(List<? extends Supplier<? extends T>> work) {
+        List<T> out = new ArrayList<>(work.size());
+        for (Supplier<? extends T> w : work) out.add(w.get());
+        return out;
+    }
 
     /** Values descending; vectors row-major with eigenvector i in column i. */
     record Eigen(double[] values, double[] vectors, int n) {}

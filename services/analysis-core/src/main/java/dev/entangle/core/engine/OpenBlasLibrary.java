@@ -57,23 +57,47 @@ final class OpenBlasLibrary {
     final String config;
     /** The loaded libopenblas, for routines bound outside the engine (the bench's float32 kernels). */
     final SymbolLookup symbols;
-    final MethodHandle dsyrk, dgemm, dsyev, dsyevd, setNumThreads;
+    /**
+     * The routines, each bound on its first call: binding one spins its own native stub (some
+     * 10–20 ms of a start), and a dense profile calls only dsyrk and dsyev.
+     */
+    final Routine dsyrk, dgemm, dsyev, dsyevd, setNumThreads, getNumThreads;
 
     private OpenBlasLibrary(SymbolLookup lib) {
         symbols = lib;
         // cblas_dsyrk(order, uplo, trans, n, k, alpha, A, lda, beta, C, ldc)
-        dsyrk = fn(lib, "cblas_dsyrk", null, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT);
+        dsyrk = new Routine(lib, "cblas_dsyrk", null, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT);
         // cblas_dgemm(order, transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
-        dgemm = fn(lib, "cblas_dgemm", null, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT,
+        dgemm = new Routine(lib, "cblas_dgemm", null, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT,
                 ADDRESS, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT);
         // LAPACKE_dsyev[d](layout, jobz, uplo, n, A, lda, w) → info
-        dsyev = fn(lib, "LAPACKE_dsyev", JAVA_INT, JAVA_INT, JAVA_BYTE, JAVA_BYTE, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
-        dsyevd = fn(lib, "LAPACKE_dsyevd", JAVA_INT, JAVA_INT, JAVA_BYTE, JAVA_BYTE, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
-        setNumThreads = fn(lib, "openblas_set_num_threads", null, JAVA_INT);
+        dsyev = new Routine(lib, "LAPACKE_dsyev", JAVA_INT, JAVA_INT, JAVA_BYTE, JAVA_BYTE, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
+        dsyevd = new Routine(lib, "LAPACKE_dsyevd", JAVA_INT, JAVA_INT, JAVA_BYTE, JAVA_BYTE, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
+        setNumThreads = new Routine(lib, "openblas_set_num_threads", null, JAVA_INT);
+        getNumThreads = new Routine(lib, "openblas_get_num_threads", JAVA_INT);
         try {
-            config = ((MemorySegment) fn(lib, "openblas_get_config", ADDRESS).invokeExact()).reinterpret(256).getString(0);
+            config = ((MemorySegment) new Routine(lib, "openblas_get_config", ADDRESS).handle().invokeExact()).reinterpret(256).getString(0);
         } catch (Throwable t) {
             throw new IllegalStateException("openblas_get_config failed", t);
+        }
+    }
+
+    /** One routine of the library: its symbol found at load (a missing one fails then), its handle bound on first use. */
+    static final class Routine {
+        private final MemorySegment symbol;
+        private final FunctionDescriptor descriptor;
+        private volatile MethodHandle handle;
+
+        private Routine(SymbolLookup lib, String name, MemoryLayout result, MemoryLayout... args) {
+            symbol = lib.find(name).orElseThrow(() -> new IllegalStateException("OpenBLAS " + VERSION + " has no " + name));
+            descriptor = result == null ? FunctionDescriptor.ofVoid(args) : FunctionDescriptor.of(result, args);
+        }
+
+        /** The downcall handle (bound once; two threads binding it at once get equal handles). */
+        MethodHandle handle() {
+            MethodHandle h = handle;
+            if (h == null) handle = h = LINKER.downcallHandle(symbol, descriptor);
+            return h;
         }
     }
 
@@ -176,8 +200,4 @@ final class OpenBlasLibrary {
         }
     }
 
-    private static MethodHandle fn(SymbolLookup lib, String name, MemoryLayout result, MemoryLayout... args) {
-        MemorySegment symbol = lib.find(name).orElseThrow(() -> new IllegalStateException("OpenBLAS " + VERSION + " has no " + name));
-        return LINKER.downcallHandle(symbol, result == null ? FunctionDescriptor.ofVoid(args) : FunctionDescriptor.of(result, args));
-    }
 }
