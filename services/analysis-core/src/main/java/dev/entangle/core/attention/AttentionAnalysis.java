@@ -12,6 +12,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntFunction;
+import java.util.function.Supplier;
 
 /**
  * The external side of the no-hair comparison (paper Sec. II C, Appendix X): per layer, the
@@ -44,20 +46,30 @@ public final class AttentionAnalysis {
         var captured = probe.capturedAttention(layer);
         double[][] main = captured.orElseGet(() -> probe.rebuiltAttention(layer, g.causal()));
         String source = captured.isPresent() ? "captured" : "rebuilt";
-        List<Named> out = new ArrayList<>();
-        LinearAlgebra la = calculator.linearAlgebra();
-        for (int h = 0; h < g.heads(); h++) {
-            EntanglementProfile p = calculator.profile(main[h], t, t, options);
-            out.add(new Named(Target.head(layer, h), p, cardy(main[h], p, la), source, List.of()));
-        }
+        List<Named> out = new ArrayList<>(profiled(main, t, options, h -> Target.head(layer, h), source));
         if (unmasked && g.causal()) {
             double[][] open = probe.rebuiltAttention(layer, false);
-            for (int h = 0; h < g.heads(); h++) {
-                EntanglementProfile p = calculator.profile(open[h], t, t, options);
-                out.add(new Named(new Target.Head(layer, h, true), p, cardy(open[h], p, la), "rebuilt-unmasked", List.of()));
-            }
+            out.addAll(profiled(open, t, options, h -> new Target.Head(layer, h, true), "rebuilt-unmasked"));
         }
         return out;
+    }
+
+    /**
+     * Each head's profile and Cardy numbers, the heads side by side where the engine gains by it
+     * ({@link LinearAlgebra#sideBySide}: a core each, rather than each head's solves on all of them).
+     */
+    private List<Named> profiled(double[][] attention, int t, ProfileOptions options, IntFunction<Target> target, String source) {
+        LinearAlgebra la = calculator.linearAlgebra();
+        List<Supplier<Named>> work = new ArrayList<>(attention.length);
+        for (int h = 0; h < attention.length; h++) {
+            double[] a = attention[h];
+            Target name = target.apply(h);
+            work.add(() -> {
+                EntanglementProfile p = calculator.profile(a, t, t, options);
+                return new Named(name, p, cardy(a, p, la), source, List.of());
+            });
+        }
+        return la.sideBySide(work);
     }
 
     /** O = X Xᵀ of a layer, X = attn_output [T, width], with Lemma II.2's numbers. */

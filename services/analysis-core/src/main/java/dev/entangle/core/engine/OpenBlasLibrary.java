@@ -50,7 +50,7 @@ final class OpenBlasLibrary {
     private static final String RESOURCES = "/dev/entangle/natives/linux-x86_64/";
 
     /** CBLAS enums and LAPACKE's row-major layout. */
-    static final int ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112, UPPER = 121, LAPACK_ROW_MAJOR = 101;
+    static final int ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112, UPPER = 121, LAPACK_ROW_MAJOR = 101, LAPACK_COL_MAJOR = 102;
 
     private static final Linker LINKER = Linker.nativeLinker();
 
