@@ -92,22 +92,26 @@ final class StackBenchCommand implements Callable<Integer> {
         ManagedChannel ingest = Endpoints.channel(ingestAt.endpoint);
         ManagedChannel query = Endpoints.channel(queryAt.endpoint);
         try {
-            String stamp = Long.toString(System.currentTimeMillis(), 36);
+            long now = System.currentTimeMillis();
+            String stamp = Long.toString(now, 36);
+            // fresh numbers every run: the profiler keeps blobs by digest, and a rerun of the same
+            // checkpoint would find them all in its cache instead of fetching them from S3
+            long seed = now;
             String run = "bench-" + kind + "-" + shape.name().replace('.', '-') + "-" + stamp;
             long g0 = System.nanoTime();
             Path ckpt = tmp.resolve("checkpoint");
             UploadHeader.Builder h = UploadHeader.newBuilder().setRun(run).setStep(1);
             if (fft) {
                 Path base = tmp.resolve("base");
-                SyntheticLlama.writeFullModel(base, shape, dt, 1, 0, 0);
-                SyntheticLlama.writeFullModel(ckpt, shape, dt, 1, 0.02, 0);
+                SyntheticLlama.writeFullModel(base, shape, dt, seed, 0, 0);
+                SyntheticLlama.writeFullModel(ckpt, shape, dt, seed, 0.02, 0);
                 String baseId = "bench-base-" + stamp;
                 long b0 = System.nanoTime();
                 Uploader.upload(ingest, base, UploadHeader.newBuilder().setBaseModelName(baseId).build(), p -> { });
                 out.printf(Locale.ROOT, "base %s registered in %.2f s (once per base model, not counted)%n", baseId, (System.nanoTime() - b0) / 1e9);
                 h.setBaseId(baseId);
             } else {
-                SyntheticLlama.writeLora(ckpt, shape, rank, 2.0 * rank, dt, 1);
+                SyntheticLlama.writeLora(ckpt, shape, rank, 2.0 * rank, dt, seed);
             }
             long bytes;
             try (Stream<Path> s = Files.list(ckpt)) {

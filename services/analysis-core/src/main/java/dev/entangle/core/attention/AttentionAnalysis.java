@@ -44,29 +44,30 @@ public final class AttentionAnalysis {
         AttentionProbe.Geometry g = probe.geometry();
         int t = g.tokens();
         var captured = probe.capturedAttention(layer);
-        double[][] main = captured.orElseGet(() -> probe.rebuiltAttention(layer, g.causal()));
+        IntFunction<double[]> main = captured.isPresent() ? h -> captured.get()[h] : probe.rebuiltLayer(layer, g.causal())::head;
         String source = captured.isPresent() ? "captured" : "rebuilt";
-        List<Named> out = new ArrayList<>(profiled(main, t, options, h -> Target.head(layer, h), source));
+        List<Named> out = new ArrayList<>(profiled(main, g.heads(), t, options, h -> Target.head(layer, h), source));
         if (unmasked && g.causal()) {
-            double[][] open = probe.rebuiltAttention(layer, false);
-            out.addAll(profiled(open, t, options, h -> new Target.Head(layer, h, true), "rebuilt-unmasked"));
+            out.addAll(profiled(probe.rebuiltLayer(layer, false)::head, g.heads(), t, options, h -> new Target.Head(layer, h, true), "rebuilt-unmasked"));
         }
         return out;
     }
 
     /**
      * Each head's profile and Cardy numbers, the heads side by side where the engine gains by it
-     * ({@link LinearAlgebra#sideBySide}: a core each, rather than each head's solves on all of them).
+     * ({@link LinearAlgebra#sideBySide}: a core each, rather than each head's solves on all of
+     * them); a rebuilt head is rebuilt in its own piece, so a few T × T matrices live at a time.
      */
-    private List<Named> profiled(double[][] attention, int t, ProfileOptions options, IntFunction<Target> target, String source) {
+    private List<Named> profiled(IntFunction<double[]> attention, int heads, int t, ProfileOptions options, IntFunction<Target> target,
+                                 String source) {
         LinearAlgebra la = calculator.linearAlgebra();
-        List<Supplier<Named>> work = new ArrayList<>(attention.length);
-        for (int h = 0; h < attention.length; h++) {
-            double[] a = attention[h];
-            Target name = target.apply(h);
+        List<Supplier<Named>> work = new ArrayList<>(heads);
+        for (int h = 0; h < heads; h++) {
+            int head = h;
             work.add(() -> {
+                double[] a = attention.apply(head);
                 EntanglementProfile p = calculator.profile(a, t, t, options);
-                return new Named(name, p, cardy(a, p, la), source, List.of());
+                return new Named(target.apply(head), p, cardy(a, p, la), source, List.of());
             });
         }
         return la.sideBySide(work);
