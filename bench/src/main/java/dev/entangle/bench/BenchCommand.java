@@ -58,6 +58,15 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--python", paramLabel = "EXE", description = "Python with numpy for the anchor (default: python3).")
     String python = "python3";
 
+    @Option(names = "--startup", description = "Whole processes instead, start-up included: ./entangle profile --tensor FILE of a float32 matrix against the numpy script on the same file (bench/numpy_profile.py --file FILE gram f32), in turn, ratio pair by pair (default shapes: 256x256, whose time is start-up, and 2048x2048).")
+    boolean startup;
+
+    @Option(names = "--attention", description = "One attention layer at the paper's scale instead: 32 heads of TxT (T from --tokens) profiled together with their Cardy numbers, side by side and one after another, against one dense TxT profile and numpy's.")
+    boolean attention;
+
+    @Option(names = "--tokens", paramLabel = "T", description = "With --attention: tokens of the probe (default: 1024).")
+    int tokens = 1024;
+
     @Option(names = "--kernels", description = "Dense ΔW only: also time the profile's kernels one by one (its two Gram products, each cut's eigen-solve) and the balanced cut in float32 with its entropy error, to show where the time goes.")
     boolean kernels;
 
@@ -67,7 +76,17 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
+        if (startup) return startup(out);
         ProfileCalculator calc = engine == null ? ProfileCalculator.fromEnvironment() : new ProfileCalculator(Engines.named(engine));
+        if (attention) {
+            out.printf(Locale.ROOT, "engine %s, %d cores, %d repeats (median), numpy anchor: %s%n", calc.linearAlgebra().name(),
+                    Runtime.getRuntime().availableProcessors(), repeat, numpy);
+            out.flush();
+            AttentionBench.Result r = new AttentionBench(calc, repeat).measure(tokens);
+            r.print(out, "none".equals(numpy) ? Double.NaN : numpyMedian(tokens, tokens));
+            out.flush();
+            return 0;
+        }
         out.printf(Locale.ROOT, "engine %s, %d cores, %d repeats (median), %s, numpy anchor: %s%n", calc.linearAlgebra().name(),
                 Runtime.getRuntime().availableProcessors(), repeat, rank > 0 ? adapterName() + " ΔW rank " + rank + " from factors" : "dense ΔW", numpy);
         out.printf(Locale.ROOT, "%-12s %12s %12s %8s %10s%n", "shape", "entangle s", "numpy s", "ratio", "mid S");
@@ -82,7 +101,22 @@ final class BenchCommand implements Callable<Integer> {
             double anchor = "none".equals(numpy) ? Double.NaN : numpyMedian(rows, cols);
             double mid = p.cuts().get(p.cuts().size() / 2).entropy();
             out.printf(Locale.ROOT, "%-12s %12.3f %12.3f %8.3f %10.4f%n", shape, ours, anchor, ours / anchor, mid);
-            if (kernels && rank <= 0) new KernelBreakdown(calc.linearAlgebra(), repeat).measure(rows, cols, delta.get().data()).print(out, anchor);
+            if (kernels && rank <= 0) new KernelBreakdown(calc.linearAlgebra(), repeat).measure(rows, cols, delta.get().data()).print(out, anchor, ours);
+            out.flush();
+        }
+        return 0;
+    }
+
+    private int startup(PrintWriter out) throws Exception {
+        List<String> which = spec.commandLine().getParseResult().hasMatchedOption("--shape") ? shapes : List.of("256x256", "2048x2048");
+        StartupBench bench = new StartupBench(StartupBench.repository(), python, repeat);
+        out.printf(Locale.ROOT, "whole processes: ./entangle profile --tensor FILE --compact vs %s bench/numpy_profile.py --file FILE gram f32, %d cores, %d pairs (medians; ratio pair by pair)%n",
+                python, Runtime.getRuntime().availableProcessors(), repeat);
+        StartupBench.printHeader(out);
+        out.flush();
+        for (String shape : which) {
+            String[] rc = shape.toLowerCase(Locale.ROOT).split("x");
+            StartupBench.print(out, bench.measure(Integer.parseInt(rc[0]), Integer.parseInt(rc[1])));
             out.flush();
         }
         return 0;

@@ -39,7 +39,7 @@ import java.util.concurrent.Callable;
  * (the forward pass with its captures written away, every head's attention profile and every
  * XXᵀ profile) end to end. Issue targets: ratio ≥ 0.6, external profile ≤ 90 s at T = 1024.
  *
- * <p>usage: ENTANGLE_JAVA_OPTS=-Xmx1g ./entangle bench forward [--tokens 1024] [--workers N]
+ * <p>usage: ENTANGLE_JAVA_OPTS=-Xmx1g ./entangle bench forward [--tokens 1024]
  */
 @Command(name = "forward", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Time the forward pass of a generated Llama-3.2-1B-shaped model and its whole external profile.")
@@ -59,9 +59,6 @@ final class ForwardBenchCommand implements Callable<Integer> {
 
     @Option(names = "--engine", paramLabel = "NAME", description = "auto, openblas, nd4j or cuda (default: auto).")
     String engine = "auto";
-
-    @Option(names = "--workers", paramLabel = "N", description = "Attention heads profiled at a time (default: 1).")
-    int workers = 1;
 
     @Option(names = "--no-profile", negatable = true, description = "Also time the whole external profile (default: yes).")
     boolean profile = true;
@@ -124,12 +121,12 @@ final class ForwardBenchCommand implements Callable<Integer> {
             if (profile) {
                 resetPeaks();
                 long t0 = System.nanoTime();
-                ObjectNode doc = new CheckpointProfiler(new ProfileCalculator(engineItself), workers).external(forward, probe, ProfileOptions.DEFAULT, false);
+                ObjectNode doc = new CheckpointProfiler(new ProfileCalculator(engineItself)).external(forward, probe, ProfileOptions.DEFAULT, false);
                 double e2e = (System.nanoTime() - t0) / 1e9;
                 JsonNode head = doc.get("attention").get("layers." + (layers - 1) + ".head." + (HEADS - 1));
-                out.printf(Locale.ROOT, "external profile, %d worker(s) (forward + captures written + %d attention profiles of %d² + %d XXᵀ): %.1f s, "
+                out.printf(Locale.ROOT, "external profile (forward + captures written + %d attention profiles of %d² + %d XXᵀ): %.1f s, "
                                 + "heap peak %s; last head's row/column-cut S = %.4f; load average %s%n",
-                        workers, doc.get("attention").size(), tokens, doc.get("outputs").size(), e2e, peakHeap(),
+                        doc.get("attention").size(), tokens, doc.get("outputs").size(), e2e, peakHeap(),
                         head.get("profile").get(head.get("row_column_cut").intValue() - 1).get("S").doubleValue(), loadAverage());
             }
         }

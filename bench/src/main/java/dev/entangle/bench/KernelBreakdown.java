@@ -40,15 +40,18 @@ final class KernelBreakdown {
      * What one breakdown measured. Solves run widest first, so the first is the balanced cut's;
      * {@code float32} is empty on engines other than OpenBLAS (the float32 kernels bind to it).
      */
-    record Result(List<Gram> grams, List<Solve> solves, List<Float32> float32) {
+    record Result(List<Gram> grams, List<Solve> solves, List<Float32> float32, double balancedSolveOneThread) {
         double gramSeconds() { return grams.stream().mapToDouble(Gram::seconds).sum(); }
 
         double solveSeconds() { return solves.stream().mapToDouble(s -> s.seconds() * s.cuts()).sum(); }
 
         double balancedSolveSeconds() { return solves.isEmpty() ? Double.NaN : solves.get(0).seconds(); }
 
-        /** The report, set against the numpy anchor's whole profile ({@code numpySeconds}, NaN without one). */
-        void print(PrintWriter out, double numpySeconds) {
+        /**
+         * The report, set against the numpy anchor's whole profile ({@code numpySeconds}, NaN without
+         * one) and this engine's ({@code profileSeconds}).
+         */
+        void print(PrintWriter out, double numpySeconds, double profileSeconds) {
             for (Gram g : grams) {
                 out.printf(Locale.ROOT, "  Gram %s at cut %d (%d × %d, inner %d) %8.3f s%n", g.side(), g.cut(), g.n(), g.n(), g.inner(), g.seconds());
             }
@@ -57,6 +60,12 @@ final class KernelBreakdown {
             }
             out.printf(Locale.ROOT, "  kernels total %.3f s (Grams %.3f, solves %.3f); the balanced cut's solve alone is %.3f s = %.2f× numpy's whole profile%n",
                     gramSeconds() + solveSeconds(), gramSeconds(), solveSeconds(), balancedSolveSeconds(), balancedSolveSeconds() / numpySeconds);
+            out.printf(Locale.ROOT, "  the whole profile %.3f s = %.2f× the balanced cut's solve (kernels one after another: %.2f×)%n",
+                    profileSeconds, profileSeconds / balancedSolveSeconds(), (gramSeconds() + solveSeconds()) / balancedSolveSeconds());
+            if (!Double.isNaN(balancedSolveOneThread)) {
+                out.printf(Locale.ROOT, "  the balanced cut's solve on one thread %.3f s (%.2f× slower than on %d)%n",
+                        balancedSolveOneThread, balancedSolveOneThread / balancedSolveSeconds(), OpenBlasLinearAlgebra.threadsPerCall());
+            }
             for (Float32 f : float32) {
                 out.printf(Locale.ROOT, "  float32 Gram + solve at cut %d, %s: %.3f s, S %.9f vs float64 %.9f, |ΔS| = %.1e nats (tolerance 1e-6)%n",
                         f.cut(), f.matrix(), f.seconds(), f.entropy(), f.float64Entropy(), f.entropyError());
@@ -94,6 +103,18 @@ final class KernelBreakdown {
             solves.add(new Solve(e.getKey(), e.getValue(), time(() -> la.symmetricEigenvalues(rho, e.getKey()))));
         }
 
+        double oneThread = Double.NaN;
+        if (la instanceof OpenBlasLinearAlgebra && !solves.isEmpty()) {
+            Cut c = cutByWidth.get(solves.getFirst().width());
+            double[] rho = la.gram(v, (int) c.dL(), (int) c.dR(), c.leftIsSmaller());
+            int threads = OpenBlasLinearAlgebra.threadsPerCall();
+            OpenBlasLinearAlgebra.threadsPerCall(1);
+            try {
+                oneThread = time(() -> la.symmetricEigenvalues(rho, solves.getFirst().width()));
+            } finally {
+                OpenBlasLinearAlgebra.threadsPerCall(threads);
+            }
+        }
         List<Float32> float32 = new ArrayList<>();
         if (la instanceof OpenBlasLinearAlgebra blas && lastLeft >= 0) {
             Float32Spectrum f32 = new Float32Spectrum(blas);
@@ -101,7 +122,7 @@ final class KernelBreakdown {
             float32.add(float32("bench matrix", f32, v, c));
             float32.add(float32("columns over 6 decades", f32, decadesScaled(v, rows, cols), c));
         }
-        return new Result(List.copyOf(grams), List.copyOf(solves), List.copyOf(float32));
+        return new Result(List.copyOf(grams), List.copyOf(solves), List.copyOf(float32), oneThread);
     }
 
     private Gram gram(String side, double[] v, Cut c, boolean left) {

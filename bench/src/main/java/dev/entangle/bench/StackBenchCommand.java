@@ -27,7 +27,10 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -89,22 +92,26 @@ final class StackBenchCommand implements Callable<Integer> {
         ManagedChannel ingest = Endpoints.channel(ingestAt.endpoint);
         ManagedChannel query = Endpoints.channel(queryAt.endpoint);
         try {
-            String stamp = Long.toString(System.currentTimeMillis(), 36);
+            long now = System.currentTimeMillis();
+            String stamp = Long.toString(now, 36);
+            // fresh numbers every run: the profiler keeps blobs by digest, and a rerun of the same
+            // checkpoint would find them all in its cache instead of fetching them from S3
+            long seed = now;
             String run = "bench-" + kind + "-" + shape.name().replace('.', '-') + "-" + stamp;
             long g0 = System.nanoTime();
             Path ckpt = tmp.resolve("checkpoint");
             UploadHeader.Builder h = UploadHeader.newBuilder().setRun(run).setStep(1);
             if (fft) {
                 Path base = tmp.resolve("base");
-                SyntheticLlama.writeFullModel(base, shape, dt, 1, 0, 0);
-                SyntheticLlama.writeFullModel(ckpt, shape, dt, 1, 0.02, 0);
+                SyntheticLlama.writeFullModel(base, shape, dt, seed, 0, 0);
+                SyntheticLlama.writeFullModel(ckpt, shape, dt, seed, 0.02, 0);
                 String baseId = "bench-base-" + stamp;
                 long b0 = System.nanoTime();
                 Uploader.upload(ingest, base, UploadHeader.newBuilder().setBaseModelName(baseId).build(), p -> { });
                 out.printf(Locale.ROOT, "base %s registered in %.2f s (once per base model, not counted)%n", baseId, (System.nanoTime() - b0) / 1e9);
                 h.setBaseId(baseId);
             } else {
-                SyntheticLlama.writeLora(ckpt, shape, rank, 2.0 * rank, dt, 1);
+                SyntheticLlama.writeLora(ckpt, shape, rank, 2.0 * rank, dt, seed);
             }
             long bytes;
             try (Stream<Path> s = Files.list(ckpt)) {
@@ -115,6 +122,7 @@ final class StackBenchCommand implements Callable<Integer> {
                     bytes / 1e6, (System.nanoTime() - g0) / 1e9);
             out.flush();
 
+            Map<String, Double> before = scrape(profilerAt);
             long t0 = System.nanoTime();
             IngestResult r = Uploader.upload(ingest, ckpt, h.build(), p -> { });
             long t1 = System.nanoTime();
@@ -138,6 +146,7 @@ final class StackBenchCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "layers.0.q_proj: S at the row/column cut %.4f (%s), valley depth %.4f%n",
                     cmp.getRuns(0).getRowColumnS(), lnR > 0 ? String.format(Locale.ROOT, "cap ln r = %.4f", lnR) : "no rank cap",
                     cmp.getRuns(0).getValleyDepth());
+            units(out, before, scrape(profilerAt), (t2 - t1) / 1e9);
             // each service answers HTTP (its metrics) on its gRPC port
             heap(out, "checkpoint-ingest", ingestAt.endpoint);
             heap(out, "profiler", profilerAt);
@@ -150,6 +159,64 @@ final class StackBenchCommand implements Callable<Integer> {
                 for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
             }
         }
+    }
+
+    private static final Pattern SAMPLE = Pattern.compile("^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\\{[^}]*\\})?) ([-+0-9.eE]+|NaN)$");
+    private static final Pattern UNIT = Pattern.compile("entangle_profiler_unit_seconds_(count|sum)\\{(.*)\\}");
+    private static final Pattern PHASE = Pattern.compile("entangle_profiler_phase_seconds_(count|sum)\\{.*phase=\"([a-z]+)\".*\\}");
+
+    /** The profiler's metrics as series → value (empty where they cannot be read). */
+    private static Map<String, Double> scrape(String hostPort) {
+        Map<String, Double> m = new TreeMap<>();
+        try {
+            String text = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://" + hostPort + "/q/metrics")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+            for (String line : text.split("\n")) {
+                Matcher x = SAMPLE.matcher(line.strip());
+                if (x.matches() && !x.group(2).equals("NaN")) m.put(x.group(1), Double.parseDouble(x.group(2)));
+            }
+        } catch (Exception e) {
+            // reported as missing figures below
+        }
+        return m;
+    }
+
+    /**
+     * Where the profiling time went, from the profiler's metrics over this upload: units per kind
+     * and shape (count, mean seconds), each phase's seconds summed over the units, and how busy
+     * the workers were (unit seconds per second of profiling: at most the number of workers).
+     */
+    private static void units(PrintWriter out, Map<String, Double> before, Map<String, Double> after, double wall) {
+        Map<String, double[]> byShape = new TreeMap<>();
+        Map<String, double[]> byPhase = new java.util.LinkedHashMap<>();
+        for (String p : List.of("fetch", "assemble", "profile", "store")) byPhase.put(p, new double[2]);
+        for (Map.Entry<String, Double> e : after.entrySet()) {
+            double d = e.getValue() - before.getOrDefault(e.getKey(), 0.0);
+            Matcher u = UNIT.matcher(e.getKey());
+            if (u.matches()) byShape.computeIfAbsent(u.group(2).replaceAll("\"", ""), k -> new double[2])[u.group(1).equals("count") ? 0 : 1] += d;
+            Matcher ph = PHASE.matcher(e.getKey());
+            if (ph.matches() && byPhase.containsKey(ph.group(2))) byPhase.get(ph.group(2))[ph.group(1).equals("count") ? 0 : 1] += d;
+        }
+        double unitSeconds = 0;
+        for (Map.Entry<String, double[]> e : byShape.entrySet()) {
+            double[] v = e.getValue();
+            if (v[0] < 0.5) continue;
+            unitSeconds += v[1];
+            out.printf(Locale.ROOT, "  units %-40s %4.0f × %6.3f s = %7.2f s%n", e.getKey(), v[0], v[1] / v[0], v[1]);
+        }
+        if (unitSeconds == 0) {
+            out.println("  profiler unit metrics unavailable");
+            return;
+        }
+        double phases = 0;
+        StringBuilder b = new StringBuilder();
+        for (Map.Entry<String, double[]> e : byPhase.entrySet()) {
+            phases += e.getValue()[1];
+            b.append(String.format(Locale.ROOT, "%s %.2f s, ", e.getKey(), e.getValue()[1]));
+        }
+        out.printf(Locale.ROOT, "  unit seconds %.2f: %spublishing and the rest %.2f s%n", unitSeconds, b, unitSeconds - phases);
+        out.printf(Locale.ROOT, "  workers busy %.2f on average (unit seconds / %.2f s of profiling); profiling phase alone %.2f s = %.2f workers' worth%n",
+                unitSeconds / wall, wall, byPhase.get("profile")[1], byPhase.get("profile")[1] / wall);
     }
 
     /** Heap limit and current use of a service at {@code hostPort}, from its Prometheus metrics. */

@@ -51,5 +51,31 @@ class KernelBreakdownTest {
         assertEquals(4, lines.stream().filter(l -> l.startsWith("  eigen-solve ")).count(), out.toString());
         assertEquals(1, lines.stream().filter(l -> l.startsWith("  kernels total ")).count(), out.toString());
         assertEquals(2, lines.stream().filter(l -> l.startsWith("  float32 ")).count(), out.toString());
+        assertEquals(1, lines.stream().filter(l -> l.startsWith("  the whole profile ") && l.contains("× the balanced cut's solve")).count(), out.toString());
+        assertEquals(1, lines.stream().filter(l -> l.startsWith("  the balanced cut's solve on one thread ")).count(), out.toString());
+    }
+
+    @Test
+    void attentionBenchProfilesALayerBothWaysAlike() {
+        CommandLine cl = EntangleBench.commandLine();
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        cl.setOut(new PrintWriter(out));
+        cl.setErr(new PrintWriter(err));
+        int code = cl.execute("bench", "--attention", "--tokens", "64", "--numpy", "none", "--repeat", "1", "--engine", "openblas");
+        assertEquals(0, code, err.toString());
+        String text = out.toString();
+        assertTrue(text.contains("attention layer: 32 heads of 64²"), text);
+        assertEquals(2, text.lines().filter(l -> l.contains("heads/s")).count(), text);
+        String diff = text.lines().filter(l -> l.contains("max |ΔS|")).findFirst().orElseThrow();
+        double d = Double.parseDouble(diff.replaceAll(".*cuts ([0-9.eE+-]+) nats.*", "$1"));
+        assertTrue(d < 1e-9, "side by side and one after another give the same profiles: " + diff);
+    }
+
+    @Test
+    void startupBenchReadsTheMiddleCutOfEitherSidesJson() throws Exception {
+        String ours = "{\"shape\":[2,4],\"profile\":[{\"cut\":1,\"S\":0.5},{\"cut\":2,\"S\":0.7}],\"tensor\":\"w\"}";
+        String numpy = "{\"tensor\": \"w\", \"shape\": [2, 4], \"profile\": [{\"cut\": 1, \"S\": 0.5}, {\"cut\": 2, \"S\": 0.7}]}";
+        assertEquals(0.7, StartupBench.midS(ours));
+        assertEquals(0.7, StartupBench.midS(numpy));
     }
 }

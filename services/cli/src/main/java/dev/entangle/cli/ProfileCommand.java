@@ -111,7 +111,7 @@ final class ProfileCommand implements Callable<Integer> {
             ProbeTokens tokens = probeTokens();
             // attention heads one per core (each solve on one thread): measured faster than one head at a
             // time on all cores for a 1B model's 512 heads of 1024², and far faster on a busy machine
-            doc = new CheckpointProfiler(ProfileCalculator.fromEnvironment(), Runtime.getRuntime().availableProcessors()).profile(
+            doc = new CheckpointProfiler(ProfileCalculator.fromEnvironment()).profile(
                     new CheckpointProfiler.Request(checkpoint, base, probe, modules, options, unmasked, tokens));
             if (probeText != null) ((ObjectNode) doc.get("checkpoint")).put("tokenizer", tokenizerDir().toString());
         }

@@ -12,6 +12,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.IntFunction;
+import java.util.function.Supplier;
 
 /**
  * The external side of the no-hair comparison (paper Sec. II C, Appendix X): per layer, the
@@ -39,62 +41,37 @@ public final class AttentionAnalysis {
      * attention without the causal mask (paper Appendix X A).
      */
     public List<Named> heads(AttentionProbe probe, int layer, ProfileOptions options, boolean unmasked) {
-        return heads(probe, layer, options, unmasked, 1);
-    }
-
-    /**
-     * As {@link #heads(AttentionProbe, int, ProfileOptions, boolean)}, {@code workers} heads at a
-     * time (the engine must take concurrent calls, as every engine here does; each call's own
-     * threads are the caller's to share out), results in head order.
-     */
-    public List<Named> heads(AttentionProbe probe, int layer, ProfileOptions options, boolean unmasked, int workers) {
         AttentionProbe.Geometry g = probe.geometry();
         int t = g.tokens();
+        // captured heads are read one at a time as they are profiled; a rebuilt head is rebuilt in its own piece
         boolean captured = probe.hasCapturedAttention(layer);
-        // captured heads are read one at a time as they are profiled; a rebuild makes every head at once
-        double[][] rebuilt = captured ? null : probe.rebuiltAttention(layer, g.causal());
+        IntFunction<double[]> main = captured ? h -> probe.capturedHead(layer, h) : probe.rebuiltLayer(layer, g.causal())::head;
         String source = captured ? "captured" : "rebuilt";
-        List<Named> out = new ArrayList<>(each(g.heads(), workers, h -> head(new Target.Head(layer, h, false),
-                captured ? probe.capturedHead(layer, h) : take(rebuilt, h), t, options, source)));
+        List<Named> out = new ArrayList<>(profiled(main, g.heads(), t, options, h -> Target.head(layer, h), source));
         if (unmasked && g.causal()) {
-            double[][] open = probe.rebuiltAttention(layer, false);
-            out.addAll(each(g.heads(), workers, h -> head(new Target.Head(layer, h, true), take(open, h), t, options, "rebuilt-unmasked")));
+            out.addAll(profiled(probe.rebuiltLayer(layer, false)::head, g.heads(), t, options, h -> new Target.Head(layer, h, true), "rebuilt-unmasked"));
         }
         return out;
     }
 
-    /** Head h's matrix, let go of by the array: once profiled its T² doubles may be collected. */
-    private static double[] take(double[][] heads, int h) {
-        double[] a = heads[h];
-        heads[h] = null;
-        return a;
-    }
-
-    private Named head(Target.Head target, double[] a, int t, ProfileOptions options, String source) {
-        EntanglementProfile p = calculator.profile(a, t, t, options);
-        return new Named(target, p, cardy(a, p, calculator.linearAlgebra()), source, List.of());
-    }
-
-    /** f(0..n−1) in order, {@code workers} at a time. */
-    private static List<Named> each(int n, int workers, java.util.function.IntFunction<Named> f) {
-        if (workers <= 1 || n <= 1) return java.util.stream.IntStream.range(0, n).mapToObj(f).toList();
-        try (var pool = java.util.concurrent.Executors.newFixedThreadPool(Math.min(workers, n))) {
-            List<java.util.concurrent.Future<Named>> futures = new ArrayList<>();
-            for (int i = 0; i < n; i++) {
-                int k = i;
-                futures.add(pool.submit(() -> f.apply(k)));
-            }
-            List<Named> out = new ArrayList<>(n);
-            for (var fu : futures) out.add(fu.get());
-            return out;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while profiling attention heads", e);
-        } catch (java.util.concurrent.ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException r) throw r;
-            if (e.getCause() instanceof Error err) throw err;
-            throw new IllegalStateException(e.getCause());
+    /**
+     * Each head's profile and Cardy numbers, the heads side by side where the engine gains by it
+     * ({@link LinearAlgebra#sideBySide}: a core each, rather than each head's solves on all of
+     * them); a rebuilt head is rebuilt in its own piece, so a few T × T matrices live at a time.
+     */
+    private List<Named> profiled(IntFunction<double[]> attention, int heads, int t, ProfileOptions options, IntFunction<Target> target,
+                                 String source) {
+        LinearAlgebra la = calculator.linearAlgebra();
+        List<Supplier<Named>> work = new ArrayList<>(heads);
+        for (int h = 0; h < heads; h++) {
+            int head = h;
+            work.add(() -> {
+                double[] a = attention.apply(head);
+                EntanglementProfile p = calculator.profile(a, t, t, options);
+                return new Named(target.apply(head), p, cardy(a, p, la), source, List.of());
+            });
         }
+        return la.sideBySide(work);
     }
 
     /** O = X Xᵀ of a layer, X = attn_output [T, width], with Lemma II.2's numbers. */

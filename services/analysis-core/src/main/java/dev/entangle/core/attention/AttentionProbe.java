@@ -197,6 +197,14 @@ public final class AttentionProbe {
                 g.tokens(), g.heads(), g.kvHeads(), g.headDim(), rope, causal);
     }
 
+    /** A layer's q_raw/k_raw, read once, from which each head's attention is rebuilt when asked for. */
+    public AttentionRebuild.Layer rebuiltLayer(int layer, boolean causal) {
+        requireLayer(layer);
+        Geometry g = geometry;
+        return new AttentionRebuild.Layer(src.readDoubles("layers." + layer + ".q_raw"), src.readDoubles("layers." + layer + ".k_raw"),
+                g.tokens(), g.heads(), g.kvHeads(), g.headDim(), new Rope(g.headDim(), g.ropeTheta(), positions), causal);
+    }
+
     /** X = attn_output [T, width] row-major. */
     public double[] output(int layer) {
         requireLayer(layer);

@@ -16,15 +16,36 @@ public final class AttentionRebuild {
      */
     public static double[][] heads(double[] q, double[] k, int tokens, int heads, int kvHeads, int headDim, Rope rope,
                                    boolean causal) {
-        if (heads % kvHeads != 0) throw new IllegalArgumentException(heads + " query heads do not group over " + kvHeads + " key/value heads");
-        int group = heads / kvHeads;
+        Layer layer = new Layer(q, k, tokens, heads, kvHeads, headDim, rope, causal);
         double[][] rotatedKeys = new double[kvHeads][];
         for (int g = 0; g < kvHeads; g++) rotatedKeys[g] = rope.rotateHead(k, tokens, kvHeads, g);
-        double scale = 1 / Math.sqrt(headDim);
         double[][] out = new double[heads][];
-        for (int h = 0; h < heads; h++) {
+        for (int h = 0; h < heads; h++) out[h] = layer.head(h, rotatedKeys[h / (heads / kvHeads)]);
+        return out;
+    }
+
+    /**
+     * One layer's projections, from which a head's attention is rebuilt when it is asked for, so
+     * that a caller profiling the heads one by one (or a few side by side) holds a few T × T
+     * matrices at a time rather than all H of them.
+     *
+     * @param q q_raw [T, H·d] row-major
+     * @param k k_raw [T, KV·d] row-major
+     */
+    public record Layer(double[] q, double[] k, int tokens, int heads, int kvHeads, int headDim, Rope rope, boolean causal) {
+
+        public Layer {
+            if (heads % kvHeads != 0) throw new IllegalArgumentException(heads + " query heads do not group over " + kvHeads + " key/value heads");
+        }
+
+        /** A_h, [T, T] row-major, rows summing to 1. */
+        public double[] head(int h) {
+            return head(h, rope.rotateHead(k, tokens, kvHeads, h / (heads / kvHeads)));
+        }
+
+        private double[] head(int h, double[] kg) {
             double[] qh = rope.rotateHead(q, tokens, heads, h);
-            double[] kg = rotatedKeys[h / group];
+            double scale = 1 / Math.sqrt(headDim);
             double[] a = new double[tokens * tokens];
             for (int i = 0; i < tokens; i++) {
                 int last = causal ? i : tokens - 1;
@@ -45,8 +66,7 @@ public final class AttentionRebuild {
                 for (int j = 0; j <= last; j++) a[i * tokens + j] /= sum;
                 // masked entries stay exactly 0
             }
-            out[h] = a;
+            return a;
         }
-        return out;
     }
 }

@@ -1,5 +1,9 @@
 package dev.entangle.core.engine;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Supplier;
+
 /**
  * The dense kernels the profile algorithms need, with plain row-major double arrays at the
  * boundary so that a backend (ND4J on the CPU, CUDA through FFM) can be swapped without
@@ -60,6 +64,17 @@ public interface LinearAlgebra {
             throw new IllegalArgumentException(what + ": a " + rows + "x" + cols + " view at " + offset + " with stride " + ld
                     + " needs " + last + " elements, the array has " + x.length);
         }
+    }
+
+    /**
+     * Runs independent pieces of work, each of which calls this engine, and returns their results
+     * in order. An engine whose calls scale poorly past one core runs them side by side, a core
+     * each; the default runs them one after another.
+     */
+    default <T> List<T> sideBySide(List<? extends Supplier<? extends T>> work) {
+        List<T> out = new ArrayList<>(work.size());
+        for (Supplier<? extends T> w : work) out.add(w.get());
+        return out;
     }
 
     /** Values descending; vectors row-major with eigenvector i in column i. */

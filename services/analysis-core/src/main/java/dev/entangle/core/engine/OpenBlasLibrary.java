@@ -10,13 +10,12 @@ import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.LinkOption;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
@@ -52,40 +51,70 @@ final class OpenBlasLibrary {
     private static final String RESOURCES = "/dev/entangle/natives/linux-x86_64/";
 
     /** CBLAS enums and LAPACKE's row-major layout. */
-    static final int ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112, UPPER = 121, LAPACK_ROW_MAJOR = 101;
+    static final int ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112, UPPER = 121, LAPACK_ROW_MAJOR = 101, LAPACK_COL_MAJOR = 102;
 
     private static final Linker LINKER = Linker.nativeLinker();
 
     final String config;
     /** The loaded libopenblas, for routines bound outside the engine (the bench's float32 kernels). */
     final SymbolLookup symbols;
-    final MethodHandle dsyrk, dgemm, dsyev, dsyevd, setNumThreads;
+    /**
+     * The routines, each bound on its first call: binding one spins its own native stub (some
+     * 10–20 ms of a start), and a dense profile calls only dsyrk and dsyev.
+     */
+    final Routine dsyrk, dgemm, dsyev, dsyevd, setNumThreads, getNumThreads;
     /**
      * cblas_sgemm as a critical call that reads and writes Java arrays in place (the forward
      * pass's activations and weights): no copies in or out. A critical call holds the garbage
      * collector until it returns, which for one GEMM of the forward is a fraction of a second.
      */
-    final MethodHandle sgemmInPlace;
+    final Routine sgemmInPlace;
 
     private OpenBlasLibrary(SymbolLookup lib) {
         symbols = lib;
         // cblas_dsyrk(order, uplo, trans, n, k, alpha, A, lda, beta, C, ldc)
-        dsyrk = fn(lib, "cblas_dsyrk", null, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT);
+        dsyrk = new Routine(lib, "cblas_dsyrk", null, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT);
         // cblas_dgemm(order, transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
-        dgemm = fn(lib, "cblas_dgemm", null, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT,
+        dgemm = new Routine(lib, "cblas_dgemm", null, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT,
                 ADDRESS, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT);
         // LAPACKE_dsyev[d](layout, jobz, uplo, n, A, lda, w) → info
-        dsyev = fn(lib, "LAPACKE_dsyev", JAVA_INT, JAVA_INT, JAVA_BYTE, JAVA_BYTE, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
-        dsyevd = fn(lib, "LAPACKE_dsyevd", JAVA_INT, JAVA_INT, JAVA_BYTE, JAVA_BYTE, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
-        setNumThreads = fn(lib, "openblas_set_num_threads", null, JAVA_INT);
+        dsyev = new Routine(lib, "LAPACKE_dsyev", JAVA_INT, JAVA_INT, JAVA_BYTE, JAVA_BYTE, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
+        dsyevd = new Routine(lib, "LAPACKE_dsyevd", JAVA_INT, JAVA_INT, JAVA_BYTE, JAVA_BYTE, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
+        setNumThreads = new Routine(lib, "openblas_set_num_threads", null, JAVA_INT);
+        getNumThreads = new Routine(lib, "openblas_get_num_threads", JAVA_INT);
         // cblas_sgemm(order, transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
-        sgemmInPlace = LINKER.downcallHandle(lib.find("cblas_sgemm").orElseThrow(() -> new IllegalStateException("OpenBLAS " + VERSION + " has no cblas_sgemm")),
-                FunctionDescriptor.ofVoid(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_FLOAT, ADDRESS, JAVA_INT,
-                        ADDRESS, JAVA_INT, JAVA_FLOAT, ADDRESS, JAVA_INT), Linker.Option.critical(true));
+        sgemmInPlace = new Routine(lib, "cblas_sgemm", new Linker.Option[] {Linker.Option.critical(true)}, null,
+                JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_FLOAT, ADDRESS, JAVA_INT,
+                ADDRESS, JAVA_INT, JAVA_FLOAT, ADDRESS, JAVA_INT);
         try {
-            config = ((MemorySegment) fn(lib, "openblas_get_config", ADDRESS).invokeExact()).reinterpret(256).getString(0);
+            config = ((MemorySegment) new Routine(lib, "openblas_get_config", ADDRESS).handle().invokeExact()).reinterpret(256).getString(0);
         } catch (Throwable t) {
             throw new IllegalStateException("openblas_get_config failed", t);
+        }
+    }
+
+    /** One routine of the library: its symbol found at load (a missing one fails then), its handle bound on first use. */
+    static final class Routine {
+        private final MemorySegment symbol;
+        private final FunctionDescriptor descriptor;
+        private final Linker.Option[] options;
+        private volatile MethodHandle handle;
+
+        private Routine(SymbolLookup lib, String name, MemoryLayout result, MemoryLayout... args) {
+            this(lib, name, new Linker.Option[0], result, args);
+        }
+
+        private Routine(SymbolLookup lib, String name, Linker.Option[] options, MemoryLayout result, MemoryLayout... args) {
+            symbol = lib.find(name).orElseThrow(() -> new IllegalStateException("OpenBLAS " + VERSION + " has no " + name));
+            descriptor = result == null ? FunctionDescriptor.ofVoid(args) : FunctionDescriptor.of(result, args);
+            this.options = options;
+        }
+
+        /** The downcall handle (bound once; two threads binding it at once get equal handles). */
+        MethodHandle handle() {
+            MethodHandle h = handle;
+            if (h == null) handle = h = LINKER.downcallHandle(symbol, descriptor, options);
+            return h;
         }
     }
 
@@ -115,7 +144,7 @@ final class OpenBlasLibrary {
     static String failure() { return FAILURE; }
 
     private static OpenBlasLibrary load() {
-        String os = System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT);
+        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
         String arch = System.getProperty("os.arch", "");
         if (!os.contains("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
             throw new IllegalStateException("the OpenBLAS engine ships for linux-x86_64 only (glibc >= 2.34), this is " + os + "/" + arch);
@@ -139,9 +168,11 @@ final class OpenBlasLibrary {
 
     /**
      * Copies the shared objects out of the jar into this user's cache (XDG_CACHE_HOME or
-     * ~/.cache, a folder only its owner may enter), each replaced unless its bytes are exactly
-     * the jar's, atomically: a half-copied or foreign file is never loaded. Where that cache
-     * cannot be written, a fresh private temporary folder serves this process.
+     * ~/.cache, a folder only its owner may enter), so that a foreign or half-copied file is
+     * never loaded: a copy is written beside its name and moved into place atomically, and a
+     * file found there is loaded only once its SHA-256 has matched the one the build recorded
+     * beside the jar's copy ({@link CachedCopy}). Where that cache cannot be written, a fresh
+     * private temporary folder serves this process.
      */
     private static Path extract() {
         String xdg = System.getenv("XDG_CACHE_HOME");
@@ -159,33 +190,31 @@ final class OpenBlasLibrary {
         }
     }
 
-    private static Path extractInto(Path dir, boolean deleteOnExit) throws IOException {
+    static Path extractInto(Path dir, boolean deleteOnExit) throws IOException {
         if (!Files.isDirectory(dir)) {
             Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         }
         if (deleteOnExit) dir.toFile().deleteOnExit();
         for (String f : FILES) {
-            Path target = dir.resolve(f);
-            byte[] bytes;
+            CachedCopy copy = new CachedCopy(dir.resolve(f), recordedDigest(f));
+            if (deleteOnExit) copy.deleteOnExit();   // deleted in reverse order: files before their folder
+            if (copy.verified()) continue;
             try (InputStream in = OpenBlasLibrary.class.getResourceAsStream(RESOURCES + f)) {
                 if (in == null) throw new IllegalStateException(RESOURCES + f + " is not on the class path (analysis-core built without its OpenBLAS)");
-                bytes = in.readAllBytes();
-            }
-            if (deleteOnExit) target.toFile().deleteOnExit();   // deleted in reverse order: files before their folder
-            if (Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS) && Arrays.equals(Files.readAllBytes(target), bytes)) continue;
-            Path tmp = Files.createTempFile(dir, f, ".part");
-            try {
-                Files.write(tmp, bytes);
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } finally {
-                Files.deleteIfExists(tmp);
+                copy.replaceFrom(in);
             }
         }
         return dir;
     }
 
-    private static MethodHandle fn(SymbolLookup lib, String name, MemoryLayout result, MemoryLayout... args) {
-        MemorySegment symbol = lib.find(name).orElseThrow(() -> new IllegalStateException("OpenBLAS " + VERSION + " has no " + name));
-        return LINKER.downcallHandle(symbol, result == null ? FunctionDescriptor.ofVoid(args) : FunctionDescriptor.of(result, args));
+    /** The SHA-256 the build recorded for a shared object in the jar ({@code FILE.sha256}, hex). */
+    private static String recordedDigest(String f) throws IOException {
+        try (InputStream in = OpenBlasLibrary.class.getResourceAsStream(RESOURCES + f + ".sha256")) {
+            if (in == null) throw new IllegalStateException(RESOURCES + f + ".sha256 is not on the class path (analysis-core built without its digests)");
+            String hex = new String(in.readAllBytes(), StandardCharsets.US_ASCII).strip();
+            int space = hex.indexOf(' ');
+            return (space > 0 ? hex.substring(0, space) : hex).toLowerCase(Locale.ROOT);
+        }
     }
+
 }

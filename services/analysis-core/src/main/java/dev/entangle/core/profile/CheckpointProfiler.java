@@ -6,7 +6,6 @@ import dev.entangle.core.attention.AttentionProbe;
 import dev.entangle.core.checkpoint.Checkpoint;
 import dev.entangle.core.delta.DeltaAssembler;
 import dev.entangle.core.delta.DeltaMatrix;
-import dev.entangle.core.engine.OpenBlasLinearAlgebra;
 import dev.entangle.core.model.LlamaForward;
 import dev.entangle.core.model.ProbeTokens;
 import dev.entangle.core.safetensors.SafetensorsFile;
@@ -54,20 +53,10 @@ public final class CheckpointProfiler {
     public static final String FORWARD = "forward";
 
     private final ProfileCalculator calculator;
-    private final int workers;
 
+    /** A layer's attention heads are profiled side by side where the engine gains by it ({@code LinearAlgebra.sideBySide}). */
     public CheckpointProfiler(ProfileCalculator calculator) {
-        this(calculator, 1);
-    }
-
-    /**
-     * {@code workers}: attention heads profiled at a time (the profiles of a long probe are many
-     * small solves); with the OpenBLAS engine each solve then gets its share of the cores, and
-     * the forward pass's GEMMs all of them.
-     */
-    public CheckpointProfiler(ProfileCalculator calculator, int workers) {
         this.calculator = calculator;
-        this.workers = Math.max(1, workers);
     }
 
     public ObjectNode profile(Request req) {
@@ -170,19 +159,12 @@ public final class CheckpointProfiler {
         AttentionAnalysis analysis = new AttentionAnalysis(calculator);
         ObjectNode attention = doc.putObject("attention");
         ObjectNode outputs = doc.putObject("outputs");
-        int cores = Runtime.getRuntime().availableProcessors();
-        boolean split = workers > 1 && calculator.linearAlgebra() instanceof OpenBlasLinearAlgebra && System.getenv("OPENBLAS_NUM_THREADS") == null;
-        if (split) OpenBlasLinearAlgebra.threadsPerCall(Math.max(1, cores / workers));
-        try {
-            for (int layer : probe.layers()) {
-                for (AttentionAnalysis.Named n : analysis.heads(probe, layer, options, unmasked, workers)) {
-                    attention.set(n.name(), named(n, source, warnings));
-                }
-                AttentionAnalysis.Named xxt = analysis.output(probe, layer, options);
-                outputs.set(xxt.name(), named(xxt, source, warnings));
+        for (int layer : probe.layers()) {
+            for (AttentionAnalysis.Named n : analysis.heads(probe, layer, options, unmasked)) {
+                attention.set(n.name(), named(n, source, warnings));
             }
-        } finally {
-            if (split) OpenBlasLinearAlgebra.threadsPerCall(cores);   // OpenBLAS's own default: one per core
+            AttentionAnalysis.Named xxt = analysis.output(probe, layer, options);
+            outputs.set(xxt.name(), named(xxt, source, warnings));
         }
     }
 

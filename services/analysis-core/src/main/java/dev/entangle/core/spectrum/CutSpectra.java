@@ -5,7 +5,10 @@ import dev.entangle.core.engine.LinearAlgebra;
 import dev.entangle.core.tensor.Tensorisation;
 import dev.entangle.core.tensor.Tensorisation.Cut;
 
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * Exact squared singular values at every cut of a tensorised vector, with two Gram products
@@ -25,7 +28,14 @@ public final class CutSpectra {
         this.la = la;
     }
 
-    /** For each cut 1..n−1 the eigenvalues of its reduced density matrix, descending, unnormalised. */
+    /**
+     * For each cut 1..n−1 the eigenvalues of its reduced density matrix, descending, unnormalised.
+     *
+     * <p>The order of the work is chosen for the engine: the two Gram products and the widest
+     * cut's solve (the balanced cut's, most of the time) one after another, each on all the cores
+     * the engine has; then the two chains of narrower solves side by side
+     * ({@link LinearAlgebra#sideBySide}), on one core each where the engine gains by it.
+     */
     public double[][] squaredSingularValues(double[] v, int[] sites) {
         List<Cut> cuts = Tensorisation.cuts(sites);
         if (Tensorisation.size(sites) != v.length) {
@@ -33,35 +43,51 @@ public final class CutSpectra {
         }
         double[][] out = new double[cuts.size()][];
         int lastLeft = lastLeftSided(cuts);
-
+        List<Chain> chains = new ArrayList<>(2);
         if (lastLeft >= 0) {
             Cut c = cuts.get(lastLeft);
-            double[] rho = la.gram(v, (int) c.dL(), (int) c.dR(), true);
-            int dim = (int) c.dL();
-            for (int i = lastLeft; i >= 0; i--) {
-                out[i] = la.symmetricEigenvalues(rho, dim);
-                if (i > 0) {
-                    int site = sites[i]; // site index i (0-based) is the last site of cut i+1's left block
-                    rho = traceLastSite(rho, dim, site);
-                    dim /= site;
-                }
-            }
+            chains.add(new Chain(true, lastLeft, la.gram(v, (int) c.dL(), (int) c.dR(), true), (int) c.dL()));
         }
         if (lastLeft + 1 < cuts.size()) {
-            int first = lastLeft + 1;
-            Cut c = cuts.get(first);
-            double[] rho = la.gram(v, (int) c.dL(), (int) c.dR(), false);
-            int dim = (int) c.dR();
-            for (int i = first; i < cuts.size(); i++) {
-                out[i] = la.symmetricEigenvalues(rho, dim);
-                if (i + 1 < cuts.size()) {
-                    int site = sites[i + 1]; // first site of this cut's right block
-                    rho = traceFirstSite(rho, dim, site);
-                    dim /= site;
-                }
-            }
+            Cut c = cuts.get(lastLeft + 1);
+            chains.add(new Chain(false, lastLeft + 1, la.gram(v, (int) c.dL(), (int) c.dR(), false), (int) c.dR()));
         }
+        if (chains.isEmpty()) return out;
+        chains.sort(Comparator.comparingInt(Chain::dim).reversed());
+        Chain widest = chains.getFirst();
+        out[widest.cut()] = la.symmetricEigenvalues(widest.rho(), widest.dim());
+        List<Supplier<Void>> rest = new ArrayList<>(2);
+        Chain after = widest.next(sites, cuts.size());
+        // the longer of the two remaining chains first: lanes take pieces in order
+        if (chains.size() > 1) rest.add(() -> chains.get(1).solve(la, sites, cuts.size(), out));
+        if (after != null) rest.add(() -> after.solve(la, sites, cuts.size(), out));
+        la.sideBySide(rest);
         return out;
+    }
+
+    /**
+     * The cuts one Gram product serves, from {@code cut} outwards: leftwards from a ρ_L, each next
+     * cut's ρ_L the partial trace of its last site; rightwards from a ρ_R, tracing the first.
+     */
+    private record Chain(boolean left, int cut, double[] rho, int dim) {
+
+        /** The chain from the next cut outwards, or null where this is the last. */
+        Chain next(int[] sites, int cutCount) {
+            if (left) {
+                if (cut == 0) return null;
+                int site = sites[cut]; // site index cut (0-based) is the last site of cut (cut+1)'s left block
+                return new Chain(true, cut - 1, traceLastSite(rho, dim, site), dim / site);
+            }
+            if (cut + 1 >= cutCount) return null;
+            int site = sites[cut + 1]; // first site of this cut's right block
+            return new Chain(false, cut + 1, traceFirstSite(rho, dim, site), dim / site);
+        }
+
+        /** Solves this cut and every one after it into {@code out}. */
+        Void solve(LinearAlgebra la, int[] sites, int cutCount, double[][] out) {
+            for (Chain c = this; c != null; c = c.next(sites, cutCount)) out[c.cut()] = la.symmetricEigenvalues(c.rho(), c.dim());
+            return null;
+        }
     }
 
     /**

@@ -19,6 +19,7 @@ import java.util.HashSet;
 import java.util.Set;
 import java.util.stream.Stream;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -96,6 +97,12 @@ class AttentionOracleTest {
                         for (int h = 0; h < captured.length; h++)
                             for (int i = 0; i < captured[h].length; i++) worst = Math.max(worst, Math.abs(captured[h][i] - rebuilt[h][i]));
                         assertTrue(worst <= 1e-5, Fixtures.label(c) + ": max |A_rebuilt − A_captured| = " + worst);
+                        // a head rebuilt on its own is the same matrix as when the whole layer is
+                        for (boolean causal : new boolean[]{true, false}) {
+                            double[][] all = probe.rebuiltAttention(0, causal);
+                            var layer = probe.rebuiltLayer(0, causal);
+                            for (int h = 0; h < all.length; h++) assertArrayEquals(all[h], layer.head(h), 0.0, "head " + h);
+                        }
                     }
                 }));
     }

@@ -10,9 +10,15 @@ import dev.entangle.profiler.domain.StoredCheckpoints;
 import dev.entangle.profiler.domain.UnitWorker;
 import dev.entangle.proto.events.v1.AnalysisSettings;
 import dev.entangle.store.ObjectStore;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Produces;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
+
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /** The profiler's collaborators, built from configuration. */
 @ApplicationScoped
@@ -24,9 +30,9 @@ public class ProfilerBeans {
 
     @Produces
     @ApplicationScoped
-    UnitWorker worker(ObjectStore store, ProfilerConfig config) {
+    UnitWorker worker(ObjectStore store, ProfilerConfig config, MeterRegistry registry) {
         var dir = config.profiler().workDir();
-        StoredCheckpoints checkpoints = new StoredCheckpoints(store, BlobTensorSource.onDisk(store, dir.resolve("blobs")));
+        StoredCheckpoints checkpoints = new StoredCheckpoints(store, UnitWorker.timedFetches(BlobTensorSource.onDisk(store, dir.resolve("blobs"))));
         LinearAlgebra engine = Engines.named(config.profiler().engine());
         // The workers share the cores: each OpenBLAS call (the openblas engine's, or ND4J's on the
         // same library) gets its part rather than all of them, unless the operator set OPENBLAS_NUM_THREADS.
@@ -34,7 +40,11 @@ public class ProfilerBeans {
                 && System.getenv("OPENBLAS_NUM_THREADS") == null) {
             OpenBlasLinearAlgebra.threadsPerCall(Runtime.getRuntime().availableProcessors() / Math.max(1, workers));
         }
-        return new UnitWorker(store, checkpoints, new ProfileCalculator(engine), dir.resolve("scratch"));
+        // each unit's seconds per phase: entangle_profiler_phase_seconds{phase="fetch|assemble|profile|store"}
+        Map<UnitWorker.Phase, Timer> phases = new EnumMap<>(UnitWorker.Phase.class);
+        for (UnitWorker.Phase p : UnitWorker.Phase.values()) phases.put(p, registry.timer("entangle_profiler_phase_seconds", "phase", p.tag()));
+        return new UnitWorker(store, checkpoints, new ProfileCalculator(engine), dir.resolve("scratch"),
+                (phase, nanos) -> phases.get(phase).record(nanos, TimeUnit.NANOSECONDS));
     }
 
     @Produces

@@ -40,16 +40,58 @@ public final class UnitWorker {
     /** This profiler instance, as results name it (replicas split a checkpoint's units). */
     static final String WORKER = hostName() + "/" + ProcessHandle.current().pid();
 
+    /**
+     * Where a unit's time goes: fetching its manifest and blobs from the object store (download
+     * and digest check), assembling ΔW (decoding the tensors to float64 and forming W − W_base or
+     * the factors), profiling (analysis-core's kernels; for attention units also rebuilding the
+     * heads), and storing the result (and spectra).
+     */
+    public enum Phase {
+        FETCH, ASSEMBLE, PROFILE, STORE;
+
+        /** The phase as a metric tag. */
+        public String tag() { return name().toLowerCase(java.util.Locale.ROOT); }
+    }
+
+    /** Told each unit's time in each phase (the profiler's metrics). */
+    @FunctionalInterface
+    public interface PhaseClock {
+        void record(Phase phase, long nanos);
+
+        PhaseClock NONE = (phase, nanos) -> { };
+    }
+
+    /** Nanoseconds the unit on this thread has spent in blob fetches so far ({@link #timedFetches} adds to it). */
+    private static final ThreadLocal<long[]> FETCHING = ThreadLocal.withInitial(() -> new long[1]);
+
+    /** A blob cache whose fetches count towards the FETCH phase of the unit on the fetching thread. */
+    public static BlobTensorSource.BlobCache timedFetches(BlobTensorSource.BlobCache cache) {
+        return blob -> {
+            long t0 = System.nanoTime();
+            try {
+                return cache.fetch(blob);
+            } finally {
+                FETCHING.get()[0] += System.nanoTime() - t0;
+            }
+        };
+    }
+
     private final ObjectStore store;
     private final StoredCheckpoints checkpoints;
     private final ProfileCalculator calculator;
     private final Path scratch;
+    private final PhaseClock clock;
 
     public UnitWorker(ObjectStore store, StoredCheckpoints checkpoints, ProfileCalculator calculator, Path scratch) {
+        this(store, checkpoints, calculator, scratch, PhaseClock.NONE);
+    }
+
+    public UnitWorker(ObjectStore store, StoredCheckpoints checkpoints, ProfileCalculator calculator, Path scratch, PhaseClock clock) {
         this.store = store;
         this.checkpoints = checkpoints;
         this.calculator = calculator;
         this.scratch = scratch;
+        this.clock = clock;
     }
 
     /** Profiles named for the result, plus the per-cut spectra to keep. */
@@ -62,14 +104,23 @@ public final class UnitWorker {
 
     public ProfileComputed compute(ProfileTask task) throws IOException {
         long t0 = System.nanoTime();
+        FETCHING.get()[0] = 0;
         CheckpointManifest m = checkpoints.manifest(task.getManifestKey());
+        long fetched = System.nanoTime() - t0;
         ProfileOptions options = Settings.options(task.getSettings());
+        long[] profiling = new long[1];
+        long c0 = System.nanoTime();
         Computed c = switch (task.getKind()) {
-            case DELTA -> delta(m, task.getTarget(), options);
-            case ATTENTION -> attention(m, Target.parse(task.getTarget()).layer(), options, task.getSettings().getUnmasked());
-            case OUTPUT -> output(m, Target.parse(task.getTarget()).layer(), options);
+            case DELTA -> delta(m, task.getTarget(), options, profiling);
+            case ATTENTION -> attention(m, Target.parse(task.getTarget()).layer(), options, task.getSettings().getUnmasked(), profiling);
+            case OUTPUT -> output(m, Target.parse(task.getTarget()).layer(), options, profiling);
             default -> throw new IllegalArgumentException("unit kind " + task.getKind() + " is not computed by this profiler");
         };
+        long s0 = System.nanoTime();
+        fetched += FETCHING.get()[0];
+        clock.record(Phase.FETCH, fetched);
+        clock.record(Phase.PROFILE, profiling[0]);
+        clock.record(Phase.ASSEMBLE, Math.max(0, s0 - c0 - profiling[0] - FETCHING.get()[0]));
         String settingsKey = Settings.key(task.getSettings());
         ProfileComputed.Builder out = ProfileComputed.newBuilder()
                 .setCheckpointId(task.getCheckpointId()).setRun(task.getRun()).setStep(task.getStep()).setMethod(task.getMethod())
@@ -86,27 +137,38 @@ public final class UnitWorker {
         ProfileComputed result = out.build();
         store.put(Layout.profile(task.getCheckpointId(), task.getTarget(), settingsKey, "result.pb"), result.toByteArray(),
                 "application/x-protobuf");
+        clock.record(Phase.STORE, System.nanoTime() - s0);
         return result;
     }
 
-    private Computed delta(CheckpointManifest m, String target, ProfileOptions options) throws IOException {
+    private Computed delta(CheckpointManifest m, String target, ProfileOptions options, long[] profiling) throws IOException {
         try (Checkpoint ckpt = checkpoints.open(m);
              Checkpoint base = m.baseId() == null ? null : checkpoints.base(m.baseId())) {
             DeltaMatrix d = DeltaAssembler.delta(ckpt, base, target);
+            long p0 = System.nanoTime();
             EntanglementProfile p = calculator.profile(d, options);
+            profiling[0] = System.nanoTime() - p0;
             return new Computed(List.of(ProfileMessages.profile(d.key(), p, Extra.ofRank(d.rank()), d.warnings())), Map.of(d.key(), p));
         }
     }
 
-    private Computed attention(CheckpointManifest m, int layer, ProfileOptions options, boolean unmasked) throws IOException {
+    private Computed attention(CheckpointManifest m, int layer, ProfileOptions options, boolean unmasked, long[] profiling) throws IOException {
         try (SafetensorsFile src = SafetensorsFile.open(checkpoints.probe(m))) {
-            return named(new AttentionAnalysis(calculator).heads(AttentionProbe.of(src), layer, options, unmasked));
+            AttentionProbe probe = AttentionProbe.of(src);
+            long p0 = System.nanoTime();
+            List<AttentionAnalysis.Named> heads = new AttentionAnalysis(calculator).heads(probe, layer, options, unmasked);
+            profiling[0] = System.nanoTime() - p0;
+            return named(heads);
         }
     }
 
-    private Computed output(CheckpointManifest m, int layer, ProfileOptions options) throws IOException {
+    private Computed output(CheckpointManifest m, int layer, ProfileOptions options, long[] profiling) throws IOException {
         try (SafetensorsFile src = SafetensorsFile.open(checkpoints.probe(m))) {
-            return named(List.of(new AttentionAnalysis(calculator).output(AttentionProbe.of(src), layer, options)));
+            AttentionProbe probe = AttentionProbe.of(src);
+            long p0 = System.nanoTime();
+            AttentionAnalysis.Named o = new AttentionAnalysis(calculator).output(probe, layer, options);
+            profiling[0] = System.nanoTime() - p0;
+            return named(List.of(o));
         }
     }
 

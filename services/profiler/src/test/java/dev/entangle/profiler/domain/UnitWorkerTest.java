@@ -127,4 +127,25 @@ class UnitWorkerTest {
             assertEquals(oracle.get("attention").size(), heads, "every head of every layer");
         }));
     }
+
+    @Test
+    void eachUnitTellsItsTimeInEveryPhase() throws IOException {
+        java.util.Map<UnitWorker.Phase, long[]> seen = new java.util.EnumMap<>(UnitWorker.Phase.class);
+        UnitWorker.PhaseClock clock = (phase, nanos) -> seen.computeIfAbsent(phase, p -> new long[2])[0] += nanos;
+        UnitWorker.PhaseClock counting = (phase, nanos) -> {
+            clock.record(phase, nanos);
+            seen.get(phase)[1]++;
+        };
+        Path cache = tmp.resolve("cache-phases");   // empty: this unit downloads its blobs
+        UnitWorker timed = new UnitWorker(store, new StoredCheckpoints(store, UnitWorker.timedFetches(BlobTensorSource.onDisk(store, cache))),
+                ProfileCalculator.fromEnvironment(), tmp.resolve("scratch"), counting);
+        ProfileTask t = UnitPlanner.plan(event(Fixtures.root().resolve("runs/fft-lr1e-4/checkpoint-30")), 2, EXACT, false).get(0);
+        ProfileComputed r = timed.compute(t);
+        assertEquals(java.util.Set.of(UnitWorker.Phase.values()), seen.keySet());
+        for (long[] v : seen.values()) assertEquals(1, v[1], "each phase once per unit");
+        assertTrue(seen.get(UnitWorker.Phase.FETCH)[0] > 0 && seen.get(UnitWorker.Phase.PROFILE)[0] > 0, "fetching and profiling take time");
+        long phases = seen.values().stream().mapToLong(v -> v[0]).sum();
+        assertTrue(phases <= r.getComputeSeconds() * 1e9 + seen.get(UnitWorker.Phase.STORE)[0] + 1e6,
+                "the phases are parts of the unit's time: " + phases + " ns vs " + r.getComputeSeconds() + " s");
+    }
 }
