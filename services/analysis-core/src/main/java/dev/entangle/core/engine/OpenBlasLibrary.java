@@ -83,7 +83,7 @@ final class OpenBlasLibrary {
         setNumThreads = new Routine(lib, "openblas_set_num_threads", null, JAVA_INT);
         getNumThreads = new Routine(lib, "openblas_get_num_threads", JAVA_INT);
         // cblas_sgemm(order, transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
-        sgemmInPlace = new Routine(lib, "cblas_sgemm", new Linker.Option[] {Linker.Option.critical(true)}, null,
+        sgemmInPlace = new Routine(lib, "cblas_sgemm", true, null,
                 JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_FLOAT, ADDRESS, JAVA_INT,
                 ADDRESS, JAVA_INT, JAVA_FLOAT, ADDRESS, JAVA_INT);
         try {
@@ -101,13 +101,14 @@ final class OpenBlasLibrary {
         private volatile MethodHandle handle;
 
         private Routine(SymbolLookup lib, String name, MemoryLayout result, MemoryLayout... args) {
-            this(lib, name, new Linker.Option[0], result, args);
+            this(lib, name, false, result, args);
         }
 
-        private Routine(SymbolLookup lib, String name, Linker.Option[] options, MemoryLayout result, MemoryLayout... args) {
+        /** {@code critical}: a call that may read and write heap arrays in place (Linker.Option.critical). */
+        private Routine(SymbolLookup lib, String name, boolean critical, MemoryLayout result, MemoryLayout... args) {
             symbol = lib.find(name).orElseThrow(() -> new IllegalStateException("OpenBLAS " + VERSION + " has no " + name));
             descriptor = result == null ? FunctionDescriptor.ofVoid(args) : FunctionDescriptor.of(result, args);
-            this.options = options;
+            this.options = critical ? new Linker.Option[] {Linker.Option.critical(true)} : new Linker.Option[0];
         }
 
         /** The downcall handle (bound once; two threads binding it at once get equal handles). */
