@@ -1,5 +1,7 @@
 package dev.entangle.cli;
 
+import dev.entangle.core.model.ProbeTokens;
+import dev.entangle.core.profile.ProbeInput;
 import dev.entangle.proto.ingest.v1.IngestResult;
 import dev.entangle.proto.ingest.v1.UploadHeader;
 import io.grpc.ManagedChannel;
@@ -35,11 +37,22 @@ final class IngestCommand implements java.util.concurrent.Callable<Integer> {
             description = "Training step (default: trainer_event.json, else trainer_state.json's global_step, else checkpoint-N).")
     Long step;
 
-    @Option(names = "--base", paramLabel = "BASE_ID", description = "Registered base model (full fine-tuning and DoRA checkpoints).")
+    @Option(names = "--base", paramLabel = "BASE_ID", description = "Registered base model: needed by full fine-tuning and DoRA checkpoints; "
+            + "an adapter names it for its forward pass (default: its adapter_config.json's base_model_name_or_path, where registered).")
     String base;
 
-    @Option(names = "--base-model", paramLabel = "NAME", description = "Register DIR as a base model under NAME.")
+    @Option(names = "--base-model", paramLabel = "NAME", description = "Register DIR as a base model under NAME (every tensor, stored once).")
     String baseModel;
+
+    @Option(names = "--probe-tokens", paramLabel = "FILE", description = "With --base-model: a probe sequence (a JSON array of token ids, or a "
+            + "safetensors input_ids [1, T]); checkpoints on this base without a probe of their own get attention and XXᵀ from their forward pass on it.")
+    Path probeTokens;
+
+    @Option(names = "--probe-text", paramLabel = "FILE", description = "With --base-model: as --probe-tokens, this UTF-8 text tokenised with DIR's tokenizer.json.")
+    Path probeText;
+
+    @Option(names = "--tokenizer", paramLabel = "DIR", description = "Folder of the tokenizer.json for --probe-text (default: DIR).")
+    Path tokenizer;
 
     @Mixin
     Endpoints.IngestOption ingestAt;
@@ -49,6 +62,18 @@ final class IngestCommand implements java.util.concurrent.Callable<Integer> {
 
     @Spec
     CommandSpec spec;
+
+    /** The base's probe sequence from --probe-tokens or --probe-text, checked before anything is sent; null for neither. */
+    private ProbeTokens probeTokens() {
+        if (probeTokens != null && probeText != null) throw new IllegalArgumentException("give one of --probe-tokens and --probe-text");
+        if (tokenizer != null && probeText == null) throw new IllegalArgumentException("--tokenizer applies to --probe-text only");
+        if ((probeTokens != null || probeText != null) && baseModel == null) {
+            throw new IllegalArgumentException("--probe-tokens / --probe-text register a probe set with a base model: give --base-model NAME");
+        }
+        if (probeTokens != null) return ProbeInput.read(probeTokens);
+        if (probeText == null) return null;
+        return ProbeText.tokenize(probeText, tokenizer != null ? tokenizer : dir);
+    }
 
     @Override
     public Integer call() throws Exception {
@@ -60,6 +85,13 @@ final class IngestCommand implements java.util.concurrent.Callable<Integer> {
             if (step != null) h.setStep(step);
             if (base != null) h.setBaseId(base);
             if (baseModel != null) h.setBaseModelName(baseModel);
+            ProbeTokens tokens = probeTokens();
+            if (tokens != null) {
+                for (int id : tokens.ids()) h.addProbeTokens(id);
+                err.println("  probe set " + tokens.setId() + ": T = " + tokens.length() + " tokens from " + tokens.origin());
+                tokens.fewSitesWarning().ifPresent(w -> err.println("  warning: " + w));
+                err.flush();
+            }
             Uploader.picklesNote(dir).ifPresent(n -> {
                 err.println("  " + n);
                 err.flush();

@@ -22,11 +22,14 @@ import java.util.Map;
  * @param probeLayers decoder layers the probe covers (0 without a probe)
  * @param targets   "layers.{i}.{module}" ΔW targets found at ingest
  * @param tenant    the tenant that owns the run (tenancy on), else null
+ * @param probeSets a base model's probe sequences, on which the profiler runs the forward pass of
+ *                  each checkpoint on this base that has no probe of its own (bases only; else null)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record CheckpointManifest(int schema, String id, String run, Long step, String method, String baseId,
                                  Hyper hyper, Metrics metrics, JsonNode config, Map<String, Blob> tensors, Blob probe,
-                                 int probeLayers, List<String> targets, long createdAtMs, String tenant) {
+                                 int probeLayers, List<String> targets, long createdAtMs, String tenant,
+                                 List<ProbeSet> probeSets) {
 
     public static final int SCHEMA = 1;
     /** The method of a registered base model's manifest. */
@@ -43,6 +46,16 @@ public record CheckpointManifest(int schema, String id, String run, Long step, S
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record Metrics(Double trainLoss, Double testLoss) {}
+
+    /**
+     * A probe sequence registered with a base model: its id (analysis-core's
+     * {@code ProbeTokens.setId()}, "tokens-" and the sequence's digest) and its token ids.
+     */
+    public record ProbeSet(String id, List<Integer> inputIds) {}
+
+    /** The base's probe sets, none when it has none. */
+    @com.fasterxml.jackson.annotation.JsonIgnore
+    public List<ProbeSet> probeSetsOrEmpty() { return probeSets == null ? List.of() : probeSets; }
 
     /** Whether this is a registered base model's manifest (not a training checkpoint's). */
     @com.fasterxml.jackson.annotation.JsonIgnore

@@ -8,6 +8,7 @@ import java.util.regex.Pattern;
  * blobs/sha256/ab/abcdef…                    immutable blobs: one-tensor safetensors files, probes
  * checkpoints/ID/manifest.json               a checkpoint's manifest: written last, the commit point
  * checkpoints/ID/published                   marker: the CheckpointIngested event was acknowledged
+ * checkpoints/ID/forward/SET/probe.json      the checkpoint's forward-pass captures on its base's probe set SET
  * bases/ID/manifest.json                     a registered base model
  * runs/RUN/steps/STEP                        index: the checkpoint id of a run's step
  * profiles/ID/TARGET/SETTINGS/result.json    a profiler result (settings = hash of the analysis settings)
@@ -34,6 +35,11 @@ public final class Layout {
 
     public static String published(String checkpointId) {
         return "checkpoints/" + requireHex(checkpointId) + "/published";
+    }
+
+    /** Where the forward unit records a checkpoint's captures on one probe set ({@code ForwardProbe}). */
+    public static String forwardProbe(String checkpointId, String probeSet) {
+        return "checkpoints/" + requireHex(checkpointId) + "/forward/" + requireName(probeSet, "probe set") + "/probe.json";
     }
 
     public static String baseManifest(String baseId) {

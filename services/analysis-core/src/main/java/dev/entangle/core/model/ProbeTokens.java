@@ -58,4 +58,28 @@ public record ProbeTokens(int[] ids, Path origin, String field) {
                 + " exceeds √T, so each T × T attention matrix has only " + f.length + " site(s) per side and few cuts;"
                 + " a T with small prime factors (e.g. 256, 1000, 1024) gives a finer profile");
     }
+
+    /**
+     * The sequence's identity, which results record and comparisons match on: "tokens-" and the
+     * first 16 hex digits of the SHA-256 of its ids written in decimal, comma-separated. Two
+     * probe sets with the same ids are the same set, wherever they came from.
+     */
+    public String setId() {
+        return setId(ids);
+    }
+
+    /** {@link #setId()} of a sequence of token ids. */
+    public static String setId(int[] ids) {
+        StringBuilder text = new StringBuilder(ids.length * 4);
+        for (int i = 0; i < ids.length; i++) {
+            if (i > 0) text.append(',');
+            text.append(ids[i]);
+        }
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(text.toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            return "tokens-" + java.util.HexFormat.of().formatHex(d).substring(0, 16);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
 }

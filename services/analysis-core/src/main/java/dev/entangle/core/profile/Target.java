@@ -29,6 +29,12 @@ public sealed interface Target permits Target.Delta, Target.Head, Target.Output,
 
     Pattern MODULE = Pattern.compile("[A-Za-z0-9_]+");
 
+    /**
+     * The profiler's forward unit: a checkpoint's whole model run on its base's probe set, whose
+     * captures the layers' attention and XXᵀ units read. Not a target of any profile.
+     */
+    String FORWARD = "forward";
+
     /** ΔW of one linear module. */
     record Delta(int layer, String module) implements Target {
         public Delta {

@@ -15,6 +15,7 @@ import org.jboss.logging.Logger;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * Ingest then announce: stores the checkpoint (ingest-core validates it first), publishes its
@@ -40,9 +41,14 @@ public class IngestPipeline {
      * the user does); {@code baseModelName} set: register a base.
      */
     public IngestResult ingest(Path dir, IngestRequest req, String baseModelName) throws IOException {
+        return ingest(dir, req, baseModelName, List.of());
+    }
+
+    /** As {@link #ingest(Path, IngestRequest, String)}; a base registers with the probe set {@code probeTokens} (when not empty). */
+    public IngestResult ingest(Path dir, IngestRequest req, String baseModelName, List<Integer> probeTokens) throws IOException {
         try {
             IngestOutcome outcome = baseModelName != null && !baseModelName.isBlank()
-                    ? ingester.registerBase(dir, baseModelName)
+                    ? ingester.registerBase(dir, baseModelName, probeTokens)
                     : ingester.ingest(dir, req);
             CheckpointManifest m = outcome.manifest();
             IngestResult.State state = switch (outcome.state()) {

@@ -106,6 +106,11 @@ public class ObjectStoreFolders {
      * register a base model instead.
      */
     public IngestResult register(String bucket, String prefix, IngestRequest req, String baseModelName) throws IOException {
+        return register(bucket, prefix, req, baseModelName, List.of());
+    }
+
+    /** As {@link #register(String, String, IngestRequest, String)}; a base registers with the probe set {@code probeTokens} (when not empty). */
+    public IngestResult register(String bucket, String prefix, IngestRequest req, String baseModelName, List<Integer> probeTokens) throws IOException {
         Listing l = list(bucket, prefix);
         if (l.names().isEmpty()) {
             throw new CheckpointException(null, null, "nothing at prefix", "no objects under it").shownAs(LISTING, l.shownAs());
@@ -122,7 +127,7 @@ public class ObjectStoreFolders {
                 bucket(bucket).download(l.prefix() + name, dir.resolve(name));
             }
             IngestRequest r = req.source() != null ? req : req.withSource(CheckpointSource.ofObjects(bucket, l.prefix(), ""));
-            IngestResult result = pipeline.ingest(dir, r, baseModelName);
+            IngestResult result = pipeline.ingest(dir, r, baseModelName, probeTokens);
             return CheckpointFiles.picklesNote(l.names()).map(n -> IngestResult.newBuilder(result).clearNotes().addNotes(n).addAllNotes(result.getNotesList()).build()).orElse(result);
         }
     }

@@ -95,7 +95,7 @@ public class IngestGrpcService implements CheckpointIngest {
                             Path dir = session.finish();
                             em.emit(progress("validating", session));
                             UploadHeader h = session.header();
-                            IngestResult r = pipeline.ingest(dir, request(h).withTenant(tenant).withSource(session.source()), h.getBaseModelName());
+                            IngestResult r = pipeline.ingest(dir, request(h).withTenant(tenant).withSource(session.source()), h.getBaseModelName(), h.getProbeTokensList());
                             em.emit(UploadResponse.newBuilder().setResult(r).build());
                             em.complete();
                         } catch (Exception e) {
@@ -124,7 +124,7 @@ public class IngestGrpcService implements CheckpointIngest {
 
     private IngestResult registerBlocking(RegisterRequest req) throws IOException {
         String bucket = req.getBucket().isBlank() ? s3.bucket() : req.getBucket();
-        return folders.register(bucket, req.getPrefix(), request(req.getHeader()), req.getHeader().getBaseModelName());
+        return folders.register(bucket, req.getPrefix(), request(req.getHeader()), req.getHeader().getBaseModelName(), req.getHeader().getProbeTokensList());
     }
 
     /** What the header says; {@code source} is left to the caller (the session's, or the bucket + prefix). */

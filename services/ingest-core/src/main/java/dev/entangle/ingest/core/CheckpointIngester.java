@@ -6,6 +6,8 @@ import dev.entangle.core.checkpoint.AdapterConfig;
 import dev.entangle.core.checkpoint.Checkpoint;
 import dev.entangle.core.checkpoint.CheckpointFiles;
 import dev.entangle.core.checkpoint.CheckpointKind;
+import dev.entangle.core.model.LlamaConfig;
+import dev.entangle.core.model.ProbeTokens;
 import dev.entangle.store.CheckpointManifest;
 import dev.entangle.store.CheckpointManifest.Blob;
 import dev.entangle.store.Layout;
@@ -83,7 +85,7 @@ public final class CheckpointIngester {
                 case DORA -> TensorSelection.dora(ckpt, req.baseId(), registeredBase(ckpt, req.baseId()));
                 case FULL_MODEL -> TensorSelection.fullModel(ckpt, fftModules, req.baseId(), registeredBase(ckpt, req.baseId()));
             };
-            String baseId = ckpt.kind().needsBase() ? req.baseId() : null;
+            String baseId = ckpt.kind().needsBase() ? req.baseId() : adapterBase(ckpt, req.baseId());
             CheckpointManifest.Hyper hyper = hyper(ckpt, event, report);
             CheckpointManifest.Metrics metrics = new CheckpointManifest.Metrics(report.trainLoss(), report.testLoss());
             List<String> notes = new ArrayList<>();
@@ -93,14 +95,28 @@ public final class CheckpointIngester {
         }
     }
 
-    /** Registers a base model under a name (its target W only), once; FFT runs refer to it. */
+    /** Registers a base model under a name, with no probe set. */
     public IngestOutcome registerBase(Path dir, String name) throws IOException {
+        return registerBase(dir, name, List.of());
+    }
+
+    /**
+     * Registers a base model under a name: every tensor (content-addressed, so a second base that
+     * shares tensors stores nothing new), once; FFT and DoRA runs are measured against it, and
+     * adapters name it for their forward pass. {@code probeTokens} non-empty: a probe set, checked
+     * against the model's config (a model_type the forward pass runs, ids within the vocabulary,
+     * T within max_position_embeddings) and added to the base's sets (registering a set again
+     * changes nothing).
+     */
+    public IngestOutcome registerBase(Path dir, String name, List<Integer> probeTokens) throws IOException {
         Layout.requireName(name, "base model");
         try (Checkpoint ckpt = Checkpoint.open(dir)) {
             if (ckpt.kind() != CheckpointKind.FULL_MODEL) {
                 throw new CheckpointException(dir, null, "base is not a full model", "found a " + ckpt.kind().method() + " checkpoint");
             }
-            TensorSelection sel = TensorSelection.base(ckpt, fftModules);
+            List<CheckpointManifest.ProbeSet> sets = new ArrayList<>();
+            if (!probeTokens.isEmpty()) sets.add(probeSet(ckpt, probeTokens));
+            TensorSelection sel = TensorSelection.base(ckpt);
             String key = Layout.baseManifest(name);
             Optional<byte[]> existing = store.read(key);
             try (Spool spool = Spool.write(spoolRoot, ckpt.tensors(), sel.tensors(), null)) {
@@ -109,15 +125,57 @@ public final class CheckpointIngester {
                     if (!sameTensors(m.tensors(), spool.blobs())) {
                         throw new CheckpointException(dir, null, "base name taken", "base model '" + name + "' is registered with other weights");
                     }
-                    return new IngestOutcome(m, IngestOutcome.State.DUPLICATE, 0, List.of());
+                    List<CheckpointManifest.ProbeSet> merged = new ArrayList<>(m.probeSetsOrEmpty());
+                    for (CheckpointManifest.ProbeSet p : sets) {
+                        if (merged.stream().noneMatch(q -> q.id().equals(p.id()))) merged.add(p);
+                    }
+                    if (merged.size() == m.probeSetsOrEmpty().size()) return new IngestOutcome(m, IngestOutcome.State.DUPLICATE, 0, List.of());
+                    CheckpointManifest more = base(name, ckpt, m.tensors(), merged);
+                    store.put(key, more.toJson(), "application/json");   // the blobs are there: the manifest alone changes
+                    return new IngestOutcome(more, IngestOutcome.State.NEW, 0, List.of());
                 }
-                CheckpointManifest m = new CheckpointManifest(CheckpointManifest.SCHEMA, name, null, null, CheckpointManifest.BASE_METHOD,
-                        null, null, null, ckpt.config(), spool.blobs(), null, 0, List.of(), System.currentTimeMillis(), null);
+                CheckpointManifest m = base(name, ckpt, spool.blobs(), sets);
                 long bytes = commit.commit(spool, m, key, null);
                 if (bytes == ManifestCommit.LOST_RACE) return new IngestOutcome(m, IngestOutcome.State.DUPLICATE, 0, List.of());
                 return new IngestOutcome(m, IngestOutcome.State.NEW, bytes, List.of());
             }
         }
+    }
+
+    private static CheckpointManifest base(String name, Checkpoint ckpt, Map<String, Blob> tensors, List<CheckpointManifest.ProbeSet> sets) {
+        return new CheckpointManifest(CheckpointManifest.SCHEMA, name, null, null, CheckpointManifest.BASE_METHOD,
+                null, null, null, ckpt.config(), tensors, null, 0, List.of(), System.currentTimeMillis(), null, sets.isEmpty() ? null : List.copyOf(sets));
+    }
+
+    /** A probe set for a base: the forward pass must be able to run the model on it. */
+    private static CheckpointManifest.ProbeSet probeSet(Checkpoint base, List<Integer> ids) {
+        LlamaConfig config = LlamaConfig.parse(base.dir().resolve(Checkpoint.MODEL_CONFIG), base.config());
+        ProbeTokens tokens = new ProbeTokens(ids.stream().mapToInt(Integer::intValue).toArray(), base.dir(), "probe_tokens");
+        tokens.requireFits(config);
+        return new CheckpointManifest.ProbeSet(tokens.setId(), List.copyOf(ids));
+    }
+
+    /**
+     * The registered base an adapter names, for its forward pass: {@code --base} (which must be
+     * registered), else its adapter_config.json's base_model_name_or_path where a base is
+     * registered under that name or under its last path segment ("meta-llama/Llama-3.2-1B" →
+     * "Llama-3.2-1B"); else none.
+     */
+    private String adapterBase(Checkpoint ckpt, String given) throws IOException {
+        if (given != null) {
+            if (!Layout.NAME.matcher(given).matches() || !store.exists(Layout.baseManifest(given))) {
+                throw new CheckpointException(ckpt.dir(), null, "unknown base model", "'" + given + "' is not registered; ingest it with --base-model first");
+            }
+            return given;
+        }
+        String named = ckpt.config() == null ? "" : ckpt.config().path("base_model_name_or_path").asText("");
+        for (String candidate : List.of(named, named.substring(named.lastIndexOf('/') + 1))) {
+            if (!candidate.isEmpty() && Layout.NAME.matcher(candidate).matches() && !candidate.contains("..")
+                    && store.exists(Layout.baseManifest(candidate))) {
+                return candidate;
+            }
+        }
+        return null;
     }
 
     /**
@@ -165,7 +223,7 @@ public final class CheckpointIngester {
                                 + "…); a step's checkpoint cannot change");
             }
             CheckpointManifest m = new CheckpointManifest(CheckpointManifest.SCHEMA, id, run, step, method, baseId, hyper, metrics,
-                    config, spool.blobs(), spool.probe(), sel.probeLayers(), sel.targets(), System.currentTimeMillis(), tenant);
+                    config, spool.blobs(), spool.probe(), sel.probeLayers(), sel.targets(), System.currentTimeMillis(), tenant, null);
             if (tenant != null) owners.claim(run, tenant, source.shownAs());
             long bytes = commit.commit(spool, m, manifestKey, Layout.runStep(run, step));
             if (bytes == ManifestCommit.LOST_RACE) {

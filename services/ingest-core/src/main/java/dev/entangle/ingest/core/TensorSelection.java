@@ -23,6 +23,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * What of a checkpoint is stored, checked before anything is: the tensors analysis reads, the
@@ -68,7 +70,12 @@ record TensorSelection(List<String> tensors, List<String> targets, Path probe, i
         return withProbe(ckpt, names, targets);
     }
 
-    /** A full fine-tuning checkpoint's weights, against the registered base's manifest (same architecture, shapes). */
+    /**
+     * A full fine-tuning checkpoint's weights, against the registered base's manifest (same
+     * architecture, shapes): the target modules' W for ΔW, and every other weight up to the last
+     * layer's attention for the forward pass (the embeddings, every layer's norms and projections;
+     * not the last MLP, the final norm or the output head, which nothing here reads).
+     */
     static TensorSelection fullModel(Checkpoint ckpt, List<String> modules, String baseId, CheckpointManifest base) {
         if (base.config() != null) {
             Architecture.requireSame(ckpt.config(), base.config(), Path.of(Layout.baseManifest(baseId)), ckpt.dir());
@@ -83,14 +90,43 @@ record TensorSelection(List<String> tensors, List<String> targets, Path probe, i
             }
             ckpt.tensors().requireFinite(n);
         }
-        return withProbe(ckpt, names, names.stream().map(n -> ModuleTensors.targetOfWeight(n).key()).toList());
+        List<String> kept = new ArrayList<>(names);
+        for (String n : upToLastAttention(ckpt.tensors().names())) {
+            if (kept.contains(n)) continue;
+            ckpt.tensors().requireFinite(n);
+            kept.add(n);
+        }
+        return withProbe(ckpt, kept, names.stream().map(n -> ModuleTensors.targetOfWeight(n).key()).toList());
     }
 
-    /** A base model's weights (every value finite); bases carry no probe. */
-    static TensorSelection base(Checkpoint ckpt, List<String> modules) {
-        List<String> names = weights(ckpt, modules);
+    /** A base model's tensors, every one (every value finite); bases carry no probe. */
+    static TensorSelection base(Checkpoint ckpt) {
+        List<String> names = ckpt.tensors().names().stream().sorted().toList();
         for (String t : names) ckpt.tensors().requireFinite(t);
         return new TensorSelection(names, List.of(), null, 0);
+    }
+
+    private static final Pattern LAYER_TENSOR = Pattern.compile("(?:.*\\.)?layers\\.(\\d+)\\.(.+)");
+
+    /** The tensors a forward pass through the last layer's attention reads: embeddings and layers, without the last MLP. */
+    static List<String> upToLastAttention(Set<String> names) {
+        int last = -1;
+        for (String n : names) {
+            Matcher m = LAYER_TENSOR.matcher(n);
+            if (m.matches()) last = Math.max(last, Integer.parseInt(m.group(1)));
+        }
+        List<String> out = new ArrayList<>();
+        for (String n : names.stream().sorted().toList()) {
+            Matcher m = LAYER_TENSOR.matcher(n);
+            if (m.matches()) {
+                String part = m.group(2);
+                boolean afterAttention = part.startsWith("mlp.") || part.startsWith("post_attention_layernorm.");
+                if (Integer.parseInt(m.group(1)) < last || !afterAttention) out.add(n);
+            } else if (n.contains("embed_tokens.")) {
+                out.add(n);
+            }
+        }
+        return out;
     }
 
     private static List<String> weights(Checkpoint ckpt, List<String> modules) {

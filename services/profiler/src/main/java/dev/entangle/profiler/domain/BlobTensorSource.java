@@ -25,11 +25,21 @@ public final class BlobTensorSource implements TensorSource {
     private final Map<String, Blob> blobs;
     private final BlobCache cache;
     private final Map<String, SafetensorsFile> open = new HashMap<>();
+    private final Map<String, String> metadata;
 
     public BlobTensorSource(Path location, Map<String, Blob> blobs, BlobCache cache) {
+        this(location, blobs, cache, Map.of());
+    }
+
+    /**
+     * With the source's {@code __metadata__} (a stored forward probe's geometry); a blob may hold
+     * several of the tensors (a forward probe's shard holds a layer's four).
+     */
+    public BlobTensorSource(Path location, Map<String, Blob> blobs, BlobCache cache, Map<String, String> metadata) {
         this.location = location;
         this.blobs = Map.copyOf(blobs);
         this.cache = cache;
+        this.metadata = Map.copyOf(metadata);
     }
 
     private synchronized SafetensorsFile file(String name) {
@@ -73,7 +83,7 @@ public final class BlobTensorSource implements TensorSource {
     public void writeStandalone(String name, OutputStream out) throws IOException { file(name).writeStandalone(name, out); }
 
     @Override
-    public Map<String, String> metadata() { return Map.of(); }
+    public Map<String, String> metadata() { return metadata; }
 
     @Override
     public synchronized void close() {

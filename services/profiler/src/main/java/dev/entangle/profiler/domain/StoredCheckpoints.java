@@ -21,6 +21,9 @@ public final class StoredCheckpoints {
         this.cache = cache;
     }
 
+    /** Where this store's blobs are fetched to. */
+    BlobTensorSource.BlobCache cache() { return cache; }
+
     public CheckpointManifest manifest(String key) throws IOException {
         byte[] json = store.read(key).orElseThrow(() ->
                 new CheckpointException(Path.of(key), null, "manifest missing", "not in the object store"));

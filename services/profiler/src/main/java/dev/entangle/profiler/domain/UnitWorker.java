@@ -5,6 +5,7 @@ import dev.entangle.core.attention.AttentionProbe;
 import dev.entangle.core.checkpoint.Checkpoint;
 import dev.entangle.core.delta.DeltaAssembler;
 import dev.entangle.core.delta.DeltaMatrix;
+import dev.entangle.core.model.ProbeTokens;
 import dev.entangle.core.profile.CutEntropy;
 import dev.entangle.core.profile.EntanglementProfile;
 import dev.entangle.core.profile.Extra;
@@ -14,10 +15,12 @@ import dev.entangle.core.profile.Target;
 import dev.entangle.core.safetensors.DType;
 import dev.entangle.core.safetensors.SafetensorsFile;
 import dev.entangle.core.safetensors.SafetensorsWriter;
+import dev.entangle.core.safetensors.TensorSource;
 import dev.entangle.proto.events.v1.Profile;
 import dev.entangle.proto.events.v1.ProfileComputed;
 import dev.entangle.proto.events.v1.ProfileTask;
 import dev.entangle.store.CheckpointManifest;
+import dev.entangle.store.ForwardProbe;
 import dev.entangle.store.Layout;
 import dev.entangle.store.ObjectStore;
 
@@ -81,6 +84,7 @@ public final class UnitWorker {
     private final ProfileCalculator calculator;
     private final Path scratch;
     private final PhaseClock clock;
+    private final ForwardProbes forwardProbes;
 
     public UnitWorker(ObjectStore store, StoredCheckpoints checkpoints, ProfileCalculator calculator, Path scratch) {
         this(store, checkpoints, calculator, scratch, PhaseClock.NONE);
@@ -92,10 +96,34 @@ public final class UnitWorker {
         this.calculator = calculator;
         this.scratch = scratch;
         this.clock = clock;
+        this.forwardProbes = new ForwardProbes(store, checkpoints, calculator.linearAlgebra(), scratch);
     }
 
-    /** Profiles named for the result, plus the per-cut spectra to keep. */
-    private record Computed(List<Profile> profiles, Map<String, EntanglementProfile> raw) {}
+    /**
+     * Profiles named for the result, plus the per-cut spectra to keep; for attention, XXᵀ and
+     * forward units the probe sequence they used (its set id, empty when unknown, and T).
+     */
+    private record Computed(List<Profile> profiles, Map<String, EntanglementProfile> raw, String probeSet, int probeTokens) {
+        Computed(List<Profile> profiles, Map<String, EntanglementProfile> raw) {
+            this(profiles, raw, "", 0);
+        }
+
+        Computed on(ProbeUsed p) {
+            return new Computed(profiles, raw, p.set(), p.tokens());
+        }
+    }
+
+    /** The probe sequence of a unit's probe: its set id ("" when the probe names no input_ids) and T. */
+    private record ProbeUsed(String set, int tokens) {
+        static ProbeUsed of(TensorSource src, AttentionProbe probe) {
+            int t = probe.geometry().tokens();
+            if (!src.contains(AttentionProbe.INPUT_IDS)) return new ProbeUsed("", t);
+            double[] ids = src.readDoubles(AttentionProbe.INPUT_IDS);
+            int[] i = new int[ids.length];
+            for (int k = 0; k < ids.length; k++) i[k] = (int) ids[k];
+            return new ProbeUsed(ProbeTokens.setId(i), t);
+        }
+    }
 
     /** Whether checkpoints with a probe get ATTENTION and OUTPUT units. */
     public boolean computesAttention() {
@@ -112,8 +140,9 @@ public final class UnitWorker {
         long c0 = System.nanoTime();
         Computed c = switch (task.getKind()) {
             case DELTA -> delta(m, task.getTarget(), options, profiling);
-            case ATTENTION -> attention(m, Target.parse(task.getTarget()).layer(), options, task.getSettings().getUnmasked(), profiling);
-            case OUTPUT -> output(m, Target.parse(task.getTarget()).layer(), options, profiling);
+            case ATTENTION -> attention(m, task.getProbeSet(), Target.parse(task.getTarget()).layer(), options, task.getSettings().getUnmasked(), profiling);
+            case OUTPUT -> output(m, task.getProbeSet(), Target.parse(task.getTarget()).layer(), options, profiling);
+            case FORWARD -> forward(m, task.getProbeSet(), profiling);
             default -> throw new IllegalArgumentException("unit kind " + task.getKind() + " is not computed by this profiler");
         };
         long s0 = System.nanoTime();
@@ -126,13 +155,13 @@ public final class UnitWorker {
                 .setCheckpointId(task.getCheckpointId()).setRun(task.getRun()).setStep(task.getStep()).setMethod(task.getMethod())
                 .setKind(task.getKind()).setTarget(task.getTarget()).setSettingsKey(settingsKey).addAllProfiles(c.profiles())
                 .setUnitIndex(task.getUnitIndex()).setUnitCount(task.getUnitCount()).setEngine(calculator.linearAlgebra().name())
-                .setWorker(WORKER)
+                .setWorker(WORKER).setProbeSet(c.probeSet()).setProbeTokens(c.probeTokens())
                 .setComputedAtMs(System.currentTimeMillis());
         // what the checkpoint's event said about its run, as the planner carried it
         out.setBaseId(task.getBaseId()).setTenant(task.getTenant());
         if (task.hasHyper()) out.setHyper(task.getHyper());
         if (task.hasMetrics()) out.setMetrics(task.getMetrics());
-        if (options.keepSpectra()) out.setSpectraKey(storeSpectra(task, settingsKey, c.raw()));
+        if (options.keepSpectra() && !c.raw().isEmpty()) out.setSpectraKey(storeSpectra(task, settingsKey, c.raw()));
         out.setComputeSeconds((System.nanoTime() - t0) / 1e9);
         ProfileComputed result = out.build();
         store.put(Layout.profile(task.getCheckpointId(), task.getTarget(), settingsKey, "result.pb"), result.toByteArray(),
@@ -152,24 +181,44 @@ public final class UnitWorker {
         }
     }
 
-    private Computed attention(CheckpointManifest m, int layer, ProfileOptions options, boolean unmasked, long[] profiling) throws IOException {
-        try (SafetensorsFile src = SafetensorsFile.open(checkpoints.probe(m))) {
+    private Computed attention(CheckpointManifest m, String probeSet, int layer, ProfileOptions options, boolean unmasked, long[] profiling)
+            throws IOException {
+        try (TensorSource src = probe(m, probeSet)) {
             AttentionProbe probe = AttentionProbe.of(src);
             long p0 = System.nanoTime();
             List<AttentionAnalysis.Named> heads = new AttentionAnalysis(calculator).heads(probe, layer, options, unmasked);
             profiling[0] = System.nanoTime() - p0;
-            return named(heads);
+            return named(heads).on(ProbeUsed.of(src, probe));
         }
     }
 
-    private Computed output(CheckpointManifest m, int layer, ProfileOptions options, long[] profiling) throws IOException {
-        try (SafetensorsFile src = SafetensorsFile.open(checkpoints.probe(m))) {
+    private Computed output(CheckpointManifest m, String probeSet, int layer, ProfileOptions options, long[] profiling) throws IOException {
+        try (TensorSource src = probe(m, probeSet)) {
             AttentionProbe probe = AttentionProbe.of(src);
             long p0 = System.nanoTime();
             AttentionAnalysis.Named o = new AttentionAnalysis(calculator).output(probe, layer, options);
             profiling[0] = System.nanoTime() - p0;
-            return named(List.of(o));
+            return named(List.of(o)).on(ProbeUsed.of(src, probe));
         }
+    }
+
+    /** The forward unit: the captures made (or found made) and stored; no profile of its own. */
+    private Computed forward(CheckpointManifest m, String probeSet, long[] profiling) throws IOException {
+        long p0 = System.nanoTime();
+        ForwardProbe p = forwardProbes.obtain(m, requireSet(probeSet, "forward"));
+        profiling[0] = System.nanoTime() - p0;
+        return new Computed(List.of(), Map.of(), p.probeSet(), p.tokens());
+    }
+
+    /** The checkpoint's own probe file, or (with a probe set) its forward pass's captures on it. */
+    private TensorSource probe(CheckpointManifest m, String probeSet) throws IOException {
+        if (probeSet.isEmpty()) return SafetensorsFile.open(checkpoints.probe(m));
+        return forwardProbes.open(m, forwardProbes.obtain(m, probeSet));
+    }
+
+    private static String requireSet(String probeSet, String kind) {
+        if (probeSet.isEmpty()) throw new IllegalArgumentException("a " + kind + " unit names no probe set");
+        return probeSet;
     }
 
     private static Computed named(List<AttentionAnalysis.Named> all) {

@@ -1,5 +1,6 @@
 package dev.entangle.profiler.messaging;
 
+import dev.entangle.core.checkpoint.CheckpointKind;
 import dev.entangle.profiler.config.ProfilerConfig;
 import dev.entangle.profiler.domain.UnitPlanner;
 import dev.entangle.profiler.domain.UnitWorker;
@@ -8,6 +9,7 @@ import dev.entangle.proto.events.v1.AnalysisSettings;
 import dev.entangle.proto.events.v1.CheckpointIngested;
 import dev.entangle.proto.events.v1.ProfileTask;
 import dev.entangle.store.CheckpointManifest;
+import dev.entangle.store.Layout;
 import dev.entangle.store.ObjectStore;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.reactive.messaging.MutinyEmitter;
@@ -59,7 +61,13 @@ public class CheckpointPlanner {
         CheckpointManifest m = Retries.withBackoff("plan " + ev.getCheckpointId(), config, registry, () ->
                 CheckpointManifest.fromJson(store.read(ev.getManifestKey()).orElseThrow(() ->
                         new IOException("manifest " + ev.getManifestKey() + " not in the object store"))));
-        List<ProfileTask> units = UnitPlanner.plan(ev, m.probeLayers(), settings, worker.computesAttention());
+        // no probe of its own: the forward pass on the base's first probe set, where it has one
+        CheckpointManifest base = ev.getHasProbe() || m.baseId() == null ? null
+                : Retries.withBackoff("plan " + ev.getCheckpointId(), config, registry, () ->
+                        store.read(Layout.baseManifest(m.baseId())).map(CheckpointPlanner::manifest).orElse(null));
+        String forwardSet = base == null || base.probeSetsOrEmpty().isEmpty() ? null : base.probeSetsOrEmpty().getFirst().id();
+        int modelLayers = forwardSet == null ? 0 : (CheckpointKind.ofMethod(m.method()).orElse(null) == CheckpointKind.FULL_MODEL ? m.config() : base.config()).path("num_hidden_layers").asInt(0);
+        List<ProfileTask> units = UnitPlanner.plan(ev, m.probeLayers(), settings, worker.computesAttention(), forwardSet, modelLayers);
         for (ProfileTask t : units) {
             // keyed per unit, not per checkpoint: one checkpoint's units spread over the partitions,
             // so that replicas share a big checkpoint
@@ -67,6 +75,15 @@ public class CheckpointPlanner {
                     .addMetadata(OutgoingKafkaRecordMetadata.<String>builder().withKey(UnitPlanner.taskKey(t)).build());
             tasks.sendMessage(msg).await().atMost(Duration.ofSeconds(60));
         }
-        LOG.infof("planned %d units for %s step %d (%s)", units.size(), ev.getRun(), ev.getStep(), ev.getCheckpointId());
+        LOG.infof("planned %d units for %s step %d (%s)%s", units.size(), ev.getRun(), ev.getStep(), ev.getCheckpointId(),
+                forwardSet == null ? "" : ", attention from its forward pass on " + m.baseId() + "'s probe set " + forwardSet);
+    }
+
+    private static CheckpointManifest manifest(byte[] json) {
+        try {
+            return CheckpointManifest.fromJson(json);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("stored base manifest is not readable: " + e.getMessage(), e);
+        }
     }
 }

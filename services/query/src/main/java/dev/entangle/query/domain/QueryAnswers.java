@@ -117,6 +117,11 @@ public class QueryAnswers {
     public CompareResponse compare(String caller, List<String> runs, String target, Long step) {
         runs.forEach(run -> requireReadable(run, caller));
         CompareResponse.Builder b = CompareResponse.newBuilder().setTarget(target);
+        Map<String, List<ProfileView.Entry>> found = new java.util.LinkedHashMap<>();
+        for (String run : runs) found.put(run, view.profile(run, step, target).stream().toList());
+        Comparisons.mixedProbeSets(found).ifPresent(why -> {
+            throw Status.FAILED_PRECONDITION.withDescription(why).asRuntimeException();
+        });
         for (String run : runs) {
             ProfileView.Entry e = view.profile(run, step, target).orElse(null);
             RunComparison rc = Comparisons.run(run, e, theory::page);
@@ -142,6 +147,11 @@ public class QueryAnswers {
             long at = step != null ? step : r.latestStep().orElse(-1L);
             perRun.add(r.profiles(at));
         }
+        Map<String, java.util.Collection<ProfileView.Entry>> found = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < runs.size(); i++) found.put(runs.get(i), perRun.get(i).values());
+        Comparisons.mixedProbeSets(found).ifPresent(why -> {
+            throw Status.FAILED_PRECONDITION.withDescription(why).asRuntimeException();
+        });
         return NoHairResponse.newBuilder().addAllLayers(Comparisons.noHair(perRun)).build();
     }
 
