@@ -231,4 +231,22 @@ class ForwardCommandTest {
         assertEquals(2, both.code());
         assertFalse(both.err().contains("Exception"), both.err());
     }
+
+    @Test
+    void ingestsProbeOptionsAreCheckedBeforeAnythingIsSent() throws IOException {
+        Path tokens = tokensJson(new int[]{1, 2, 3, 4}, dir.resolve("ids.json"));
+        // nothing listens there: each refusal comes before any connection
+        String nowhere = "127.0.0.1:1";
+        ProfileCommandTest.Run noBase = ProfileCommandTest.run("ingest", lora150().toString(), "--probe-tokens", tokens.toString(), "--ingest", nowhere);
+        assertEquals(2, noBase.code(), noBase.err());
+        assertTrue(noBase.err().contains("give --base-model NAME"), noBase.err());
+        ProfileCommandTest.Run both = ProfileCommandTest.run("ingest", Fixtures.base().toString(), "--base-model", "b", "--probe-tokens", tokens.toString(),
+                "--probe-text", tokens.toString(), "--ingest", nowhere);
+        assertEquals(2, both.code(), both.err());
+        assertTrue(both.err().contains("give one of --probe-tokens and --probe-text"), both.err());
+        ProfileCommandTest.Run noTokenizer = ProfileCommandTest.run("ingest", Fixtures.base().toString(), "--base-model", "b",
+                "--probe-text", tokens.toString(), "--ingest", nowhere);
+        assertEquals(2, noTokenizer.code(), noTokenizer.err());
+        assertTrue(noTokenizer.err().contains(Fixtures.base().resolve("tokenizer.json") + ": tokenizer missing"), noTokenizer.err());
+    }
 }
