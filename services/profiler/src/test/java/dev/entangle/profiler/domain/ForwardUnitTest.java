@@ -159,6 +159,30 @@ class ForwardUnitTest {
         assertTrue(e.getMessage().contains("unknown probe set") && e.getMessage().contains(BASE), e.getMessage());
     }
 
+    @Test
+    void aFullFineTuningCheckpointRunsOnItsOwnStoredWeights() throws IOException {
+        Path fixture = Fixtures.root().resolve("runs/fft-lr1e-4/checkpoint-150");
+        Path fft = tmp.resolve("fft-no-probe");
+        Files.createDirectories(fft);
+        for (String f : List.of("config.json", "model.safetensors")) Files.copy(fixture.resolve(f), fft.resolve(f));
+        CheckpointManifest m = ingester.ingest(fft, IngestRequest.of("fwd-fft", 150L, BASE)).manifest();
+        assertTrue(m.tensors().keySet().stream().anyMatch(n -> n.contains("embed_tokens")), "the forward pass's weights are kept: " + m.tensors().keySet());
+        assertFalse(m.tensors().keySet().stream().anyMatch(n -> n.contains("layers.1.mlp")), "nothing past the last attention: " + m.tensors().keySet());
+        JsonNode oracle = Fixtures.oracle(fixture);
+        UnitWorker worker = worker(store, "cache-e");
+        int heads = 0;
+        for (ProfileTask t : UnitPlanner.plan(event(m), 0, EXACT, true, setId, 2)) {
+            ProfileComputed r = worker.compute(t);
+            if (t.getKind() != UnitKind.ATTENTION) continue;
+            for (Profile p : r.getProfilesList()) {
+                JsonNode o = oracle.get("attention").get(p.getName()).get("profile");
+                for (int i = 0; i < p.getCutsCount(); i++) assertEquals(o.get(i).get("S").doubleValue(), p.getCuts(i).getEntropy(), 1e-4, p.getName());
+                heads++;
+            }
+        }
+        assertEquals(oracle.get("attention").size(), heads);
+    }
+
     static long forwardObjects() {
         return store.objects.keySet().stream().filter(k -> (k.startsWith("checkpoints/") && k.contains("/forward/")) || k.startsWith("blobs/")).count();
     }
