@@ -1,7 +1,6 @@
 package dev.entangle.cli;
 
 import dev.entangle.core.model.ProbeTokens;
-import dev.entangle.core.profile.ProbeInput;
 import dev.entangle.proto.ingest.v1.IngestResult;
 import dev.entangle.proto.ingest.v1.UploadHeader;
 import io.grpc.ManagedChannel;
@@ -44,15 +43,9 @@ final class IngestCommand implements java.util.concurrent.Callable<Integer> {
     @Option(names = "--base-model", paramLabel = "NAME", description = "Register DIR as a base model under NAME (every tensor, stored once).")
     String baseModel;
 
-    @Option(names = "--probe-tokens", paramLabel = "FILE", description = "With --base-model: a probe sequence (a JSON array of token ids, or a "
-            + "safetensors input_ids [1, T]); checkpoints on this base without a probe of their own get attention and XXᵀ from their forward pass on it.")
-    Path probeTokens;
-
-    @Option(names = "--probe-text", paramLabel = "FILE", description = "With --base-model: as --probe-tokens, this UTF-8 text tokenised with DIR's tokenizer.json.")
-    Path probeText;
-
-    @Option(names = "--tokenizer", paramLabel = "DIR", description = "Folder of the tokenizer.json for --probe-text (default: DIR).")
-    Path tokenizer;
+    /** With --base-model: a probe set, on which checkpoints on this base without a probe of their own run forward. */
+    @Mixin
+    ProbeSequence sequence;
 
     @Mixin
     Endpoints.IngestOption ingestAt;
@@ -63,16 +56,12 @@ final class IngestCommand implements java.util.concurrent.Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    /** The base's probe sequence from --probe-tokens or --probe-text, checked before anything is sent; null for neither. */
+    /** The base's probe sequence, checked before anything is sent; null for none. */
     private ProbeTokens probeTokens() {
-        if (probeTokens != null && probeText != null) throw new IllegalArgumentException("give one of --probe-tokens and --probe-text");
-        if (tokenizer != null && probeText == null) throw new IllegalArgumentException("--tokenizer applies to --probe-text only");
-        if ((probeTokens != null || probeText != null) && baseModel == null) {
+        if (sequence.given() && baseModel == null) {
             throw new IllegalArgumentException("--probe-tokens / --probe-text register a probe set with a base model: give --base-model NAME");
         }
-        if (probeTokens != null) return ProbeInput.read(probeTokens);
-        if (probeText == null) return null;
-        return ProbeText.tokenize(probeText, tokenizer != null ? tokenizer : dir);
+        return sequence.read(() -> dir);
     }
 
     @Override

@@ -54,16 +54,8 @@ final class ProfileCommand implements Callable<Integer> {
     @Option(names = "--probe", paramLabel = "FILE", description = "attention_probe.safetensors to use (default: the one in CHECKPOINT_DIR, if any).")
     Path probe;
 
-    @Option(names = "--probe-tokens", paramLabel = "FILE", description = "Run the checkpoint's model forward on these token ids (a JSON array, "
-            + "or a safetensors input_ids [1, T]) for attention and XXᵀ, instead of any probe file.")
-    Path probeTokens;
-
-    @Option(names = "--probe-text", paramLabel = "FILE", description = "As --probe-tokens, on this UTF-8 text tokenised with the base model's tokenizer.json.")
-    Path probeText;
-
-    @Option(names = "--tokenizer", paramLabel = "DIR", description = "Folder of the tokenizer.json for --probe-text (default: the base folder; "
-            + "a full model's own folder where it has one).")
-    Path tokenizer;
+    @Mixin
+    ProbeSequence sequence;
 
     @Option(names = "--modules", split = ",", paramLabel = "NAMES", description = "Linear modules to profile (default: q_proj,v_proj).")
     List<String> modules;
@@ -113,7 +105,7 @@ final class ProfileCommand implements Callable<Integer> {
             // time on all cores for a 1B model's 512 heads of 1024², and far faster on a busy machine
             doc = new CheckpointProfiler(ProfileCalculator.fromEnvironment()).profile(
                     new CheckpointProfiler.Request(checkpoint, base, probe, modules, options, unmasked, tokens));
-            if (probeText != null) ((ObjectNode) doc.get("checkpoint")).put("tokenizer", tokenizerDir().toString());
+            if (sequence.text != null) ((ObjectNode) doc.get("checkpoint")).put("tokenizer", sequence.tokenizer(this::tokenizerDir).toString());
         }
         write(doc);
         return 0;
@@ -121,20 +113,15 @@ final class ProfileCommand implements Callable<Integer> {
 
     /** The forward pass's sequence: --probe-tokens as given, --probe-text tokenised; null for neither. */
     private ProbeTokens probeTokens() {
-        int given = (probe != null ? 1 : 0) + (probeTokens != null ? 1 : 0) + (probeText != null ? 1 : 0);
-        if (given > 1) throw new IllegalArgumentException("give one of --probe, --probe-tokens and --probe-text");
-        if (tokenizer != null && probeText == null) throw new IllegalArgumentException("--tokenizer applies to --probe-text only");
-        if (probeTokens != null) return ProbeInput.read(probeTokens);
-        if (probeText == null) return null;
-        return ProbeText.tokenize(probeText, tokenizerDir());
+        if (probe != null && sequence.given()) throw new IllegalArgumentException("give one of --probe, --probe-tokens and --probe-text");
+        return sequence.read(this::tokenizerDir);
     }
 
     /**
-     * --tokenizer, else the base folder; a full model's own folder where it holds a tokenizer.json.
+     * Without --tokenizer: the base folder; a full model's own folder where it holds a tokenizer.json.
      * An adapter without --base has neither its W0 nor its tokenizer.
      */
     private Path tokenizerDir() {
-        if (tokenizer != null) return tokenizer;
         boolean adapter = Files.isRegularFile(checkpoint.resolve(Checkpoint.ADAPTER_CONFIG));
         if (!adapter && Files.isRegularFile(checkpoint.resolve(ProbeText.TOKENIZER_FILE))) return checkpoint;
         if (base != null) return base;

@@ -1,11 +1,8 @@
 package dev.entangle.ingest.core;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.entangle.core.CheckpointException;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
 
@@ -17,14 +14,9 @@ public record TrainerEvent(String run, String method, Long step, Double learning
 
     public static Optional<TrainerEvent> read(Path checkpointDir) {
         Path f = checkpointDir.resolve(FILE);
-        if (!Files.isRegularFile(f)) return Optional.empty();
-        JsonNode n;
-        try {
-            n = JsonMapper.builder().build().readTree(f.toFile());
-        } catch (IOException e) {
-            throw new CheckpointException(f, null, "invalid JSON", e.getMessage().lines().findFirst().orElse(""), e);
-        }
-        if (n == null || !n.isObject()) throw new CheckpointException(f, null, "not a JSON object", null);
+        Optional<JsonNode> read = TrainerJson.readObject(f);
+        if (read.isEmpty()) return Optional.empty();
+        JsonNode n = read.get();
         return Optional.of(new TrainerEvent(text(n, "run"), text(n, "method"), integer(f, n, "step"), number(f, n, "learning_rate"),
                 intOrNull(f, n, "rank"), number(f, n, "lora_alpha"), intOrNull(f, n, "bond_dim"),
                 number(f, n, "train_loss"), number(f, n, "test_loss")));

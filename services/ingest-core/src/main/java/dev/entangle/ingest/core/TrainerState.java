@@ -1,12 +1,9 @@
 package dev.entangle.ingest.core;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.entangle.core.CheckpointException;
 import dev.entangle.core.checkpoint.CheckpointFiles;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
 
@@ -28,14 +25,9 @@ public record TrainerState(Long globalStep, Double trainLoss, Double evalLoss, D
 
     public static Optional<TrainerState> read(Path checkpointDir) {
         Path f = checkpointDir.resolve(CheckpointFiles.TRAINER_STATE);
-        if (!Files.isRegularFile(f)) return Optional.empty();
-        JsonNode n;
-        try {
-            n = JsonMapper.builder().build().readTree(f.toFile());
-        } catch (IOException e) {
-            throw new CheckpointException(f, null, "invalid JSON", e.getMessage().lines().findFirst().orElse(""), e);
-        }
-        if (n == null || !n.isObject()) throw new CheckpointException(f, null, "not a JSON object", null);
+        Optional<JsonNode> read = TrainerJson.readObject(f);
+        if (read.isEmpty()) return Optional.empty();
+        JsonNode n = read.get();
         JsonNode gs = n.get("global_step");
         Long step = null;
         if (gs != null && !gs.isNull()) {
