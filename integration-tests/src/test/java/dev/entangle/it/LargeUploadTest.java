@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * A generated 2 GB safetensors shard streams through the ingest service, which runs with
  * -Xmx512m in the stack: received in chunks to a spool file, validated and hashed by streaming,
- * only the target tensors stored. The service's own metrics show its heap limit.
+ * and stored whole, as a base is. The service's own metrics show its heap limit.
  */
 @ExtendWith(SharedStack.class)
 class LargeUploadTest {
@@ -49,8 +49,8 @@ class LargeUploadTest {
             assertEquals(4, r.getTargetsCount() == 0 ? 4 : r.getTargetsCount());
             assertTrue(SharedStack.s3().exists(Layout.baseManifest("synthetic-2g")));
             assertTrue(progressMessages.get() > 10, "the uploader sees progress");
-            // only q/v of 2 layers were stored, not the 2 GB filler
-            assertTrue(r.getBytesStored() < 64L << 20, "stored " + r.getBytesStored() + " bytes");
+            // a base is stored whole (its forward pass reads every weight): the 2 GB tensor too, streamed
+            assertTrue(r.getBytesStored() >= TWO_GB, "stored " + r.getBytesStored() + " bytes");
             assertTrue(SharedStack.stack().running(Component.INGEST), "the ingest service survived");
 
             double heapMax = ServiceMetrics.heapMax(ServiceMetrics.scrape(Component.INGEST));

@@ -44,7 +44,7 @@ public final class CheckpointIngester {
     /**
      * @param store      the object store
      * @param spoolRoot  local scratch space for spooled tensors (deleted after each ingest)
-     * @param fftModules linear modules whose W is kept for full models (FFT checkpoints and bases)
+     * @param fftModules linear modules whose ΔW is profiled for FFT checkpoints (bases are stored whole)
      */
     public CheckpointIngester(ObjectStore store, Path spoolRoot, List<String> fftModules) {
         this.store = store;
