@@ -96,7 +96,7 @@ class ForwardPassTest {
             JsonNode oracle = Fixtures.oracle(Fixtures.root().resolve("runs/lora-r16-a16/checkpoint-150"));
             int checked = 0;
             for (String group : List.of("attention", "outputs")) {
-                for (var e : (Iterable<java.util.Map.Entry<String, JsonNode>>) offline.get(group)::fields) {
+                for (var e : offline.get(group).properties()) {
                     Profile p = q.getProfile(GetProfileRequest.newBuilder().setRun("fwd-lora-r16").setTarget(e.getKey()).build()).getProfile();
                     JsonNode want = e.getValue().get("profile");
                     assertEquals(want.size(), p.getCutsCount(), e.getKey());
