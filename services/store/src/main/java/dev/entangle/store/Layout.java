@@ -71,8 +71,13 @@ public final class Layout {
                 + "_n-" + samples + "_seed-" + seed + ".pb";
     }
 
+    /** Whether {@code name} may be a run, base or target name ({@link #NAME}, and no ".."). */
+    public static boolean isName(String name) {
+        return name != null && NAME.matcher(name).matches() && !name.contains("..");
+    }
+
     public static String requireName(String name, String what) {
-        if (name == null || !NAME.matcher(name).matches() || name.contains("..")) {
+        if (!isName(name)) {
             throw new IllegalArgumentException(what + " name '" + name
                     + "' must be 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit");
         }

@@ -11,9 +11,6 @@ import dev.entangle.core.model.ProbeTokens;
 import dev.entangle.core.safetensors.SafetensorsFile;
 import dev.entangle.core.safetensors.TensorSource;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -124,30 +121,13 @@ public final class CheckpointProfiler {
     public ObjectNode external(LlamaForward forward, ProbeTokens tokens, ProfileOptions options, boolean unmasked) {
         List<String> warnings = tokens.fewSitesWarning().stream().toList();
         ObjectNode doc = ProfileJson.newObject();
-        Path dir;
-        try {
-            dir = Files.createTempDirectory("entangle-forward-");
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot make a folder for the forward pass's probe: " + e.getMessage(), e);
-        }
-        try {
-            ProbeFolder folder = new ProbeFolder(dir);
+        try (ProbeFolder folder = ProbeFolder.temporary(null)) {
             forward.run(tokens, folder);
             try (TensorSource src = folder.open()) {
                 profileProbe(src, options, unmasked, doc, FORWARD, warnings);
             }
-        } finally {
-            deleteTree(dir);
         }
         return doc;
-    }
-
-    private static void deleteTree(Path dir) {
-        try (var paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot remove the forward pass's probe folder " + dir + ": " + e.getMessage(), e);
-        }
     }
 
     /**

@@ -13,17 +13,21 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
- * A forward pass's captures written into a folder as they are made, one safetensors shard per
- * decoder layer ({@code layers.{i}.safetensors}, the sequence in {@code tokens.safetensors}), and
- * then read as one sharded probe through {@link #INDEX}, whose {@code metadata} is the probe's
- * {@code __metadata__}: the whole probe of a 1B model at T = 1024 (16 × [32, 1024, 1024]
- * attention weights) never sits in the heap, and {@link AttentionProbe} reads it as it reads
- * {@code attention_probe.safetensors}.
+ * A forward pass's captures written into a private temporary folder as they are made, one
+ * safetensors shard per decoder layer ({@code layers.{i}.safetensors}, the sequence in
+ * {@code tokens.safetensors}), and then read as one sharded probe through {@link #INDEX}, whose
+ * {@code metadata} is the probe's {@code __metadata__}: the whole probe of a 1B model at T = 1024
+ * (16 × [32, 1024, 1024] attention weights) never sits in the heap, and {@link AttentionProbe}
+ * reads it as it reads {@code attention_probe.safetensors}. Closing it removes the folder.
  */
-public final class ProbeFolder implements ProbeSink {
+public final class ProbeFolder implements ProbeSink, AutoCloseable {
 
     /** The index that makes the shards one probe. */
     public static final String INDEX = "attention_probe.safetensors.index.json";
@@ -34,8 +38,19 @@ public final class ProbeFolder implements ProbeSink {
     private Map<String, String> metadata;
     private AttentionProbe.Geometry geometry;
 
-    public ProbeFolder(Path dir) {
+    private ProbeFolder(Path dir) {
         this.dir = dir;
+    }
+
+    /** A new folder for one forward pass's captures, under {@code parent} (null: the system's temporary folder). */
+    public static ProbeFolder temporary(Path parent) {
+        try {
+            if (parent != null) Files.createDirectories(parent);
+            return new ProbeFolder(parent == null ? Files.createTempDirectory("entangle-forward-")
+                    : Files.createTempDirectory(parent, "forward-"));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot make a folder for the forward pass's probe: " + e.getMessage(), e);
+        }
     }
 
     @Override
@@ -75,9 +90,37 @@ public final class ProbeFolder implements ProbeSink {
         for (String n : names) weightMap.put(n, shard);
     }
 
+    /** The probe's {@code __metadata__} (its attention geometry), once the forward pass has started. */
+    public Map<String, String> metadata() {
+        requireRun();
+        return Map.copyOf(metadata);
+    }
+
+    /** Each shard file the forward pass wrote, with the tensors it holds. */
+    public Map<Path, List<String>> shards() {
+        requireRun();
+        Map<Path, List<String>> out = new TreeMap<>();
+        weightMap.properties().forEach(e -> out.computeIfAbsent(dir.resolve(e.getValue().asText()), k -> new ArrayList<>()).add(e.getKey()));
+        return out;
+    }
+
+    private void requireRun() {
+        if (metadata == null) throw new IllegalStateException("no forward pass has run into " + dir);
+    }
+
+    /** Removes the folder and every shard in it. */
+    @Override
+    public void close() {
+        try (var paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot remove the forward pass's probe folder " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
     /** The probe, once the forward pass has run: its index written, its shards opened. */
     public TensorSource open() {
-        if (metadata == null) throw new IllegalStateException("no forward pass has run into " + dir);
+        requireRun();
         ObjectNode index = ProfileJson.newObject();
         ObjectNode md = index.putObject("metadata");
         metadata.forEach(md::put);

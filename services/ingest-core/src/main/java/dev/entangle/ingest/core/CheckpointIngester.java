@@ -163,15 +163,14 @@ public final class CheckpointIngester {
      */
     private String adapterBase(Checkpoint ckpt, String given) throws IOException {
         if (given != null) {
-            if (!Layout.NAME.matcher(given).matches() || !store.exists(Layout.baseManifest(given))) {
+            if (!Layout.isName(given) || !store.exists(Layout.baseManifest(given))) {
                 throw new CheckpointException(ckpt.dir(), null, "unknown base model", "'" + given + "' is not registered; ingest it with --base-model first");
             }
             return given;
         }
         String named = ckpt.config() == null ? "" : ckpt.config().path("base_model_name_or_path").asText("");
         for (String candidate : List.of(named, named.substring(named.lastIndexOf('/') + 1))) {
-            if (!candidate.isEmpty() && Layout.NAME.matcher(candidate).matches() && !candidate.contains("..")
-                    && store.exists(Layout.baseManifest(candidate))) {
+            if (Layout.isName(candidate) && store.exists(Layout.baseManifest(candidate))) {
                 return candidate;
             }
         }

@@ -1,6 +1,5 @@
 package dev.entangle.profiler.domain;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.entangle.core.CheckpointException;
 import dev.entangle.core.attention.AttentionProbe;
 import dev.entangle.core.checkpoint.Checkpoint;
@@ -19,8 +18,7 @@ import dev.entangle.store.ObjectStore;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
-import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -94,31 +92,19 @@ public final class ForwardProbes {
 
     private ForwardProbe run(CheckpointManifest m, String setId) throws IOException {
         ProbeTokens tokens = tokens(m, setId);
-        Files.createDirectories(scratch);
-        Path dir = Files.createTempDirectory(scratch, "forward-");
-        try {
+        try (ProbeFolder folder = ProbeFolder.temporary(scratch)) {
             try (Checkpoint ckpt = checkpoints.open(m);
                  Checkpoint base = ckpt.kind() == CheckpointKind.FULL_MODEL ? null : checkpoints.base(m.baseId())) {
                 LlamaForward forward = LlamaForward.of(ckpt, base, la);
                 tokens.requireFits(forward.config());
-                ProbeFolder folder = new ProbeFolder(dir);
                 forward.run(tokens, folder);
-                folder.open().close();   // writes the index that makes the shards one probe
             }
-            JsonNode index = CheckpointManifest.JSON.readTree(Files.readAllBytes(dir.resolve(ProbeFolder.INDEX)));
-            Map<String, String> metadata = new TreeMap<>();
-            index.path("metadata").properties().forEach(e -> metadata.put(e.getKey(), e.getValue().asText()));
-            Map<String, Blob> shards = new LinkedHashMap<>();
             Map<String, Blob> tensors = new TreeMap<>();
-            for (var e : index.path("weight_map").properties()) {
-                String shard = e.getValue().asText();
-                Blob b = shards.get(shard);
-                if (b == null) shards.put(shard, b = upload(dir.resolve(shard)));
-                tensors.put(e.getKey(), b);
+            for (Map.Entry<Path, List<String>> shard : folder.shards().entrySet()) {
+                Blob b = upload(shard.getKey());
+                for (String name : shard.getValue()) tensors.put(name, b);
             }
-            return new ForwardProbe(ForwardProbe.SCHEMA, m.id(), setId, tokens.length(), metadata, tensors);
-        } finally {
-            deleteTree(dir);
+            return new ForwardProbe(ForwardProbe.SCHEMA, m.id(), setId, tokens.length(), new TreeMap<>(folder.metadata()), tensors);
         }
     }
 
@@ -127,12 +113,5 @@ public final class ForwardProbes {
         String key = Layout.blob(sha);
         if (!store.exists(key)) store.put(key, shard, "application/octet-stream");
         return new Blob(key, sha, Files.size(shard), null, null);
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) return;
-        try (var s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-        }
     }
 }

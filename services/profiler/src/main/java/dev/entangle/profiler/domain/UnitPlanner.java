@@ -13,8 +13,9 @@ import java.util.List;
  * Splits a checkpoint into work units: one per ΔW target, and with an attention probe one per
  * layer's attention (all heads, target {@code layers.{i}.attention}) and one per layer's output
  * operator XXᵀ. A checkpoint without a probe, on a base registered with a probe set, gets its
- * probe from a forward unit (target {@code forward}) planned before those. Units travel through the task topic so that replicas share one big checkpoint;
- * each carries what the checkpoint's event says about its run.
+ * probe from a forward unit (target {@code forward}) planned before those. Units travel through
+ * the task topic so that replicas share one big checkpoint; each carries what the checkpoint's
+ * event says about its run.
  */
 public final class UnitPlanner {
 
