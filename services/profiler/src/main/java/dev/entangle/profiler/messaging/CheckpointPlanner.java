@@ -66,7 +66,9 @@ public class CheckpointPlanner {
                 : Retries.withBackoff("plan " + ev.getCheckpointId(), config, registry, () ->
                         store.read(Layout.baseManifest(m.baseId())).map(CheckpointPlanner::manifest).orElse(null));
         String forwardSet = base == null || base.probeSetsOrEmpty().isEmpty() ? null : base.probeSetsOrEmpty().getFirst().id();
-        int modelLayers = forwardSet == null ? 0 : (CheckpointKind.ofMethod(m.method()).orElse(null) == CheckpointKind.FULL_MODEL ? m.config() : base.config()).path("num_hidden_layers").asInt(0);
+        // a full model runs on its own config.json, an adapter on its base's (as LlamaForward.of does)
+        boolean fullModel = CheckpointKind.ofMethod(m.method()).orElse(null) == CheckpointKind.FULL_MODEL;
+        int modelLayers = forwardSet == null ? 0 : (fullModel ? m.config() : base.config()).path("num_hidden_layers").asInt(0);
         List<ProfileTask> units = UnitPlanner.plan(ev, m.probeLayers(), settings, worker.computesAttention(), forwardSet, modelLayers);
         for (ProfileTask t : units) {
             // keyed per unit, not per checkpoint: one checkpoint's units spread over the partitions,

@@ -9,8 +9,11 @@ import dev.entangle.proto.query.v1.LayerNoHair;
 import dev.entangle.proto.query.v1.RunComparison;
 
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.function.Function;
 
@@ -90,20 +93,20 @@ public final class Comparisons {
      * when they differ, as one line naming each run's set; empty when they agree (results whose
      * probe names no input_ids carry no set and match any).
      */
-    public static java.util.Optional<String> mixedProbeSets(Map<String, ? extends java.util.Collection<ProfileView.Entry>> byRun) {
-        Map<String, String> setOf = new java.util.LinkedHashMap<>();
-        for (Map.Entry<String, ? extends java.util.Collection<ProfileView.Entry>> r : byRun.entrySet()) {
+    public static Optional<String> mixedProbeSets(Map<String, ? extends Collection<ProfileView.Entry>> byRun) {
+        Map<String, String> setOf = new LinkedHashMap<>();
+        for (Map.Entry<String, ? extends Collection<ProfileView.Entry>> r : byRun.entrySet()) {
             for (ProfileView.Entry e : r.getValue()) {
                 if (e == null || e.result().getProbeSet().isEmpty()) continue;
                 if (!Target.tryParse(e.profile().getName()).map(Target::external).orElse(false)) continue;
                 setOf.putIfAbsent(r.getKey(), e.result().getProbeSet() + " (T = " + e.result().getProbeTokens() + ")");
             }
         }
-        if (setOf.values().stream().distinct().count() <= 1) return java.util.Optional.empty();
+        if (setOf.values().stream().distinct().count() <= 1) return Optional.empty();
         StringBuilder line = new StringBuilder("these runs' attention was measured on different probe sequences, which are not comparable: ");
         setOf.forEach((run, set) -> line.append(run).append(" on ").append(set).append("; "));
         line.append("compare runs whose bases share a probe set, or ΔW targets");
-        return java.util.Optional.of(line.toString());
+        return Optional.of(line.toString());
     }
 
     /** Sample standard deviation (n − 1). */

@@ -123,7 +123,7 @@ public class QueryAnswers {
             throw Status.FAILED_PRECONDITION.withDescription(why).asRuntimeException();
         });
         for (String run : runs) {
-            ProfileView.Entry e = view.profile(run, step, target).orElse(null);
+            ProfileView.Entry e = found.get(run).isEmpty() ? null : found.get(run).getFirst();
             RunComparison rc = Comparisons.run(run, e, theory::page);
             if (e != null && !e.result().getSpectraKey().isEmpty()) {
                 double[] s = spectra.read(e.result().getSpectraKey(), e.profile().getName()).get(e.profile().getRowColumnCut());
