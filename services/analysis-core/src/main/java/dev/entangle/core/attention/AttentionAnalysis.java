@@ -6,9 +6,12 @@ import dev.entangle.core.profile.Extra;
 import dev.entangle.core.profile.ProfileCalculator;
 import dev.entangle.core.profile.ProfileOptions;
 import dev.entangle.core.profile.Target;
+import dev.entangle.core.spectrum.CutSpectra;
+import dev.entangle.core.tensor.Tensorisation;
 import dev.entangle.core.theory.AttentionCardy;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -61,17 +64,28 @@ public final class AttentionAnalysis {
      */
     private List<Named> profiled(IntFunction<double[]> attention, int heads, int t, ProfileOptions options, IntFunction<Target> target,
                                  String source) {
-        LinearAlgebra la = calculator.linearAlgebra();
         List<Supplier<Named>> work = new ArrayList<>(heads);
         for (int h = 0; h < heads; h++) {
             int head = h;
-            work.add(() -> {
-                double[] a = attention.apply(head);
-                EntanglementProfile p = calculator.profile(a, t, t, options);
-                return new Named(target.apply(head), p, cardy(a, p, la), source, List.of());
-            });
+            work.add(() -> head(attention.apply(head), t, options, target.apply(head), source));
         }
-        return la.sideBySide(work);
+        return calculator.linearAlgebra().sideBySide(work);
+    }
+
+    /**
+     * One head's profile and Cardy numbers from its row-major T × T attention. For an exact
+     * profile A·Aᵀ is the row/column cut's ρ_L, so its one reduction serves that cut and A⊥'s
+     * spectrum ({@link AttentionCardy#spectra}).
+     */
+    public Named head(double[] a, int t, ProfileOptions options, Target target, String source) {
+        LinearAlgebra la = calculator.linearAlgebra();
+        int k = Tensorisation.rowColumnCut(Tensorisation.sites(t, t), t);
+        if (options.chiMax() != null || k <= 0) {
+            return new Named(target, calculator.profile(a, t, t, options), cardy(AttentionCardy.of(a, t, la)), source, List.of());
+        }
+        AttentionCardy.Spectra s = AttentionCardy.spectra(a, t, la);
+        EntanglementProfile p = calculator.profile(a, t, t, options, new CutSpectra.Solved(k, s.rho(), s.values()));
+        return new Named(target, p, cardy(AttentionCardy.of(t, s)), source, List.of());
     }
 
     /** O = X Xᵀ of a layer, X = attn_output [T, width], with Lemma II.2's numbers. */
@@ -79,7 +93,8 @@ public final class AttentionAnalysis {
         int t = probe.geometry().tokens();
         LinearAlgebra la = calculator.linearAlgebra();
         double[] o = la.gram(probe.output(layer), t, probe.outputWidth(layer), true);
-        OutputOperator op = OutputOperator.of(la.symmetricEigenvalues(o, t), t);
+        double[] eigenvalues = la.symmetricEigenvalues(o, t);
+        OutputOperator op = OutputOperator.of(eigenvalues, t);
         Map<Extra, Double> extras = new LinkedHashMap<>();
         extras.put(Extra.STABLE_RANK, op.stableRank());
         extras.put(Extra.ETA, op.eta());
@@ -90,19 +105,27 @@ public final class AttentionAnalysis {
         extras.put(Extra.S_BOUND, op.entropyBound());
         extras.put(Extra.S2_BOUND, op.renyi2Bound());
         extras.put(Extra.DELTA1_BOUND, op.delta1CauchySchwarz());
-        return new Named(Target.output(layer), calculator.profile(o, t, t, options), extras, "probe", List.of());
+        return new Named(Target.output(layer), outputProfile(o, t, eigenvalues, options), extras, "probe", List.of());
     }
 
     /**
-     * Cardy numbers of a head. S(A) and S₂(A) are its exact profile's row/column cut (dL = T), so
-     * A's spectrum is not solved again; a χ-truncated profile or one without S2 measures them anew.
+     * O's profile. O is symmetric, so its row/column cut's ρ_L = O·Oᵀ = O² has the squares of the
+     * eigenvalues just solved: that cut is not solved a second time.
      */
-    private static Map<Extra, Double> cardy(double[] a, EntanglementProfile p, LinearAlgebra la) {
-        int t = (int) p.rows();
-        var rc = p.rowColumnCut() > 0 ? p.cut(p.rowColumnCut()) : null;
-        AttentionCardy c = p.chiMax() == null && rc != null && rc.renyi().containsKey("S2")
-                ? AttentionCardy.of(a, t, la, rc.entropy(), rc.renyi("S2"))
-                : AttentionCardy.of(a, t, la);
+    private EntanglementProfile outputProfile(double[] o, int t, double[] eigenvalues, ProfileOptions options) {
+        int k = Tensorisation.rowColumnCut(Tensorisation.sites(t, t), t);
+        if (options.chiMax() != null || k <= 0) return calculator.profile(o, t, t, options);
+        double[] squares = new double[t];
+        for (int i = 0; i < t; i++) squares[i] = eigenvalues[i] * eigenvalues[i];
+        Arrays.sort(squares);
+        double[] descending = new double[t];
+        for (int i = 0; i < t; i++) descending[i] = squares[t - 1 - i];
+        LinearAlgebra la = calculator.linearAlgebra();
+        return calculator.profile(o, t, t, options, new CutSpectra.Solved(k, la.gram(o, t, t, true), descending));
+    }
+
+    /** A head's Cardy numbers as profile extras. */
+    private static Map<Extra, Double> cardy(AttentionCardy c) {
         Map<Extra, Double> extras = new LinkedHashMap<>();
         extras.put(Extra.SIGMA2, c.sigma2());
         extras.put(Extra.CARDY_CHARGE, c.charge());

@@ -25,6 +25,22 @@ public interface LinearAlgebra {
     double[] symmetricEigenvalues(double[] g, int n);
 
     /**
+     * Eigenvalues, descending, of a symmetric {@code n × n} matrix G (row-major) and of its
+     * rank-one downdate G − y·yᵀ: an attention matrix's A·Aᵀ and A⊥·A⊥ᵀ differ by one such term
+     * (see {@code AttentionCardy}). This default solves the two; an engine may share one
+     * tridiagonal reduction between them ({@link RankOneDowndate}).
+     */
+    default Downdated symmetricEigenvaluesDowndated(double[] g, int n, double[] y) {
+        RankOneDowndate.check(g, n, y);
+        double[] d = g.clone();
+        for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) d[i * n + j] -= y[i] * y[j];
+        return new Downdated(symmetricEigenvalues(g, n), symmetricEigenvalues(d, n));
+    }
+
+    /** The eigenvalues of G and of G − y·yᵀ, each descending. */
+    record Downdated(double[] values, double[] downdated) {}
+
+    /**
      * Eigen-decomposition of a symmetric {@code n × n} matrix: values descending, and
      * {@code vectors} row-major {@code n × n} with eigenvector i in column i.
      */

@@ -59,6 +59,20 @@ public final class ProfileCalculator {
 
     /** Profile with explicit sites (they must multiply to rows·cols). */
     public EntanglementProfile profile(double[] matrix, long rows, long cols, int[] sites, ProfileOptions options) {
+        return profile(matrix, rows, cols, sites, options, null);
+    }
+
+    /**
+     * The exact profile of a row-major rows × cols matrix (default sites) whose balanced cut the
+     * caller has solved already ({@link CutSpectra.Solved}): an attention head's A·Aᵀ, whose one
+     * reduction also gives its Cardy numbers.
+     */
+    public EntanglementProfile profile(double[] matrix, long rows, long cols, ProfileOptions options, CutSpectra.Solved balanced) {
+        if (options.chiMax() != null) throw new IllegalArgumentException("a solved cut serves exact profiles, not a χ = " + options.chiMax() + " sweep");
+        return profile(matrix, rows, cols, Tensorisation.sites(rows, cols), options, balanced);
+    }
+
+    private EntanglementProfile profile(double[] matrix, long rows, long cols, int[] sites, ProfileOptions options, CutSpectra.Solved balanced) {
         Tensorisation.checkSites(sites, rows, cols);
         if (matrix.length != rows * cols) {
             throw new IllegalArgumentException("matrix has " + matrix.length + " values, not " + rows + "x" + cols);
@@ -67,7 +81,7 @@ public final class ProfileCalculator {
         double[][] spectra;
         double[] discarded = new double[cuts.size()];
         if (options.chiMax() == null) {
-            spectra = new CutSpectra(la).squaredSingularValues(matrix, sites);
+            spectra = new CutSpectra(la).squaredSingularValues(matrix, sites, balanced);
         } else {
             MpsSweep.Bond[] bonds = new MpsSweep(la).sweep(matrix, sites, options.chiMax());
             spectra = new double[bonds.length][];

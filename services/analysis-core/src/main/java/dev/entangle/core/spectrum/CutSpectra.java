@@ -37,6 +37,15 @@ public final class CutSpectra {
      * ({@link LinearAlgebra#sideBySide}), on one core each where the engine gains by it.
      */
     public double[][] squaredSingularValues(double[] v, int[] sites) {
+        return squaredSingularValues(v, sites, null);
+    }
+
+    /**
+     * As {@link #squaredSingularValues(double[], int[])}, with the balanced cut's ρ_L and its
+     * eigenvalues already in hand ({@code solved}, or null): its Gram product and its solve are
+     * not made again, and the cuts left of it are traced out of the given ρ_L.
+     */
+    public double[][] squaredSingularValues(double[] v, int[] sites, Solved solved) {
         List<Cut> cuts = Tensorisation.cuts(sites);
         if (Tensorisation.size(sites) != v.length) {
             throw new IllegalArgumentException("sites multiply to " + Tensorisation.size(sites) + ", vector has " + v.length);
@@ -46,7 +55,17 @@ public final class CutSpectra {
         List<Chain> chains = new ArrayList<>(2);
         if (lastLeft >= 0) {
             Cut c = cuts.get(lastLeft);
-            chains.add(new Chain(true, lastLeft, la.gram(v, (int) c.dL(), (int) c.dR(), true), (int) c.dL()));
+            double[] rho;
+            if (solved != null) {
+                solved.check(c);
+                rho = solved.rho();
+                out[lastLeft] = solved.eigenvalues();
+            } else {
+                rho = la.gram(v, (int) c.dL(), (int) c.dR(), true);
+            }
+            chains.add(new Chain(true, lastLeft, rho, (int) c.dL()));
+        } else if (solved != null) {
+            throw new IllegalArgumentException("cut " + solved.k() + " was solved, but no cut has the smaller side on the left");
         }
         if (lastLeft + 1 < cuts.size()) {
             Cut c = cuts.get(lastLeft + 1);
@@ -55,7 +74,7 @@ public final class CutSpectra {
         if (chains.isEmpty()) return out;
         chains.sort(Comparator.comparingInt(Chain::dim).reversed());
         Chain widest = chains.getFirst();
-        out[widest.cut()] = la.symmetricEigenvalues(widest.rho(), widest.dim());
+        if (out[widest.cut()] == null) out[widest.cut()] = la.symmetricEigenvalues(widest.rho(), widest.dim());
         List<Supplier<Void>> rest = new ArrayList<>(2);
         Chain after = widest.next(sites, cuts.size());
         // the longer of the two remaining chains first: lanes take pieces in order
@@ -85,8 +104,25 @@ public final class CutSpectra {
 
         /** Solves this cut and every one after it into {@code out}. */
         Void solve(LinearAlgebra la, int[] sites, int cutCount, double[][] out) {
-            for (Chain c = this; c != null; c = c.next(sites, cutCount)) out[c.cut()] = la.symmetricEigenvalues(c.rho(), c.dim());
+            for (Chain c = this; c != null; c = c.next(sites, cutCount)) {
+                if (out[c.cut()] == null) out[c.cut()] = la.symmetricEigenvalues(c.rho(), c.dim());
+            }
             return null;
+        }
+    }
+
+    /**
+     * The balanced cut k (the last whose left side is the smaller) solved by the caller: its
+     * ρ_L = M_k·M_kᵀ (row-major dL × dL) and that matrix's eigenvalues, descending. An attention
+     * head's row/column cut is shared so with its Cardy numbers, which reduce the same A·Aᵀ.
+     */
+    public record Solved(int k, double[] rho, double[] eigenvalues) {
+        void check(Cut c) {
+            if (c.k() != k) throw new IllegalArgumentException("cut " + k + " was solved, but the balanced cut is " + c.k());
+            if (rho.length != c.dL() * c.dL() || eigenvalues.length != c.dL()) {
+                throw new IllegalArgumentException("cut " + k + " has dL = " + c.dL() + ", the solved ρ_L has " + rho.length
+                        + " values and " + eigenvalues.length + " eigenvalues");
+            }
         }
     }
 

@@ -17,28 +17,55 @@ public record AttentionCardy(int tokens, double sigma2, double charge, double m2
                              double predictedEntropy, double predictedRenyi2, double leadingRenyi2, double measuredEntropy,
                              double measuredRenyi2) {
 
-    /** From a row-major T × T attention matrix; S(A), S₂(A) measured from A's own singular values. */
-    public static AttentionCardy of(double[] attention, int tokens, LinearAlgebra la) {
-        double[] p = Entropies.normalise(la.symmetricEigenvalues(la.gram(attention, tokens, tokens, true), tokens));
-        return of(attention, tokens, la, Entropies.vonNeumann(p), Entropies.renyi(p, 2));
-    }
+    /**
+     * What a head's Cardy numbers share with its profile's row/column cut: ρ = A·Aᵀ, its
+     * eigenvalues (A's squared singular values, descending), those of A⊥·A⊥ᵀ (the bulk s_i(A⊥)²),
+     * both from one reduction, and σ² = ‖A⊥‖²_F.
+     */
+    public record Spectra(double[] rho, double[] values, double[] bulk, double sigma2) {}
 
     /**
-     * With S(A), S₂(A) already measured (the row/column cut of A's profile is exactly A's own
-     * singular-value spectrum), so A's Gram is not solved a second time.
+     * A's spectra. A⊥ = A·(I − 11ᵀ/T), each row less its own mean: for a row-stochastic A that
+     * mean is 1/T and A⊥ is the paper's A − 11ᵀ/T (eq. 6), while a captured A, whose rows sum to 1
+     * only to its float32 rounding, keeps A⊥·1 = 0 exactly. So A⊥·A⊥ᵀ = A·Aᵀ − y·yᵀ with
+     * y = A·1/√T, a rank-one downdate of ρ, and one tridiagonal reduction gives both spectra
+     * ({@link LinearAlgebra#symmetricEigenvaluesDowndated}).
      */
-    public static AttentionCardy of(double[] attention, int tokens, LinearAlgebra la, double measuredEntropy, double measuredRenyi2) {
+    public static Spectra spectra(double[] attention, int tokens, LinearAlgebra la) {
         if (attention.length != (long) tokens * tokens) {
             throw new IllegalArgumentException("attention has " + attention.length + " values, not " + tokens + "²");
         }
-        double mean = 1.0 / tokens;
-        double[] perp = new double[attention.length];
+        double[] y = new double[tokens];
         double sigma2 = 0;
-        for (int i = 0; i < perp.length; i++) {
-            perp[i] = attention[i] - mean;
-            sigma2 += perp[i] * perp[i];
+        double rootT = Math.sqrt(tokens);
+        for (int i = 0; i < tokens; i++) {
+            int row = i * tokens;
+            double sum = 0;
+            for (int j = 0; j < tokens; j++) sum += attention[row + j];
+            double mean = sum / tokens;
+            for (int j = 0; j < tokens; j++) {
+                double d = attention[row + j] - mean;
+                sigma2 += d * d;
+            }
+            y[i] = sum / rootT;
         }
-        double[] bulk = la.symmetricEigenvalues(la.gram(perp, tokens, tokens, true), tokens);   // s_i(A⊥)²
+        double[] rho = la.gram(attention, tokens, tokens, true);
+        LinearAlgebra.Downdated d = la.symmetricEigenvaluesDowndated(rho, tokens, y);
+        return new Spectra(rho, d.values(), d.downdated(), sigma2);
+    }
+
+    /** From a row-major T × T attention matrix; S(A), S₂(A) measured from A's own singular values. */
+    public static AttentionCardy of(double[] attention, int tokens, LinearAlgebra la) {
+        return of(tokens, spectra(attention, tokens, la));
+    }
+
+    /** From A's spectra ({@link #spectra}); S(A), S₂(A) are those of its values, the row/column cut's. */
+    public static AttentionCardy of(int tokens, Spectra spectra) {
+        double[] p = Entropies.normalise(spectra.values());
+        double measuredEntropy = Entropies.vonNeumann(p);
+        double measuredRenyi2 = Entropies.renyi(p, 2);
+        double sigma2 = spectra.sigma2();
+        double[] bulk = spectra.bulk();   // s_i(A⊥)²
         double m2log = 0;
         double m4 = 0;
         for (double s2 : bulk) {

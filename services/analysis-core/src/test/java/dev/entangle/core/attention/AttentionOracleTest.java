@@ -117,6 +117,37 @@ class AttentionOracleTest {
         assertTrue(n > 0, "the rebuild check must see at least one captured attention");
     }
 
+    /**
+     * The row/column cut shared with the Cardy numbers (a head's A·Aᵀ reduction) and with XXᵀ's
+     * own eigen-solve gives every cut as the plain profile does: S, S2 and the numerical rank.
+     */
+    @Test
+    void sharedSolvesEqualPlainProfiles() {
+        Path dir = Fixtures.checkpoints().get(0);
+        try (SafetensorsFile f = SafetensorsFile.open(dir.resolve(Checkpoint.ATTENTION_PROBE))) {
+            AttentionProbe probe = AttentionProbe.of(f);
+            int t = probe.geometry().tokens();
+            AttentionAnalysis analysis = new AttentionAnalysis(CALC);
+            double[][] heads = probe.rebuiltAttention(1, true);
+            for (int h = 0; h < heads.length; h++) {
+                AttentionAnalysis.Named n = analysis.head(heads[h], t, ProfileOptions.DEFAULT, Target.head(1, h), "rebuilt");
+                assertSameCuts(CALC.profile(heads[h], t, t, ProfileOptions.DEFAULT), n.profile(), "layers.1.head." + h);
+            }
+            double[] o = CALC.linearAlgebra().gram(probe.output(1), t, probe.outputWidth(1), true);
+            assertSameCuts(CALC.profile(o, t, t, ProfileOptions.DEFAULT), analysis.output(probe, 1, ProfileOptions.DEFAULT).profile(), "layers.1.outputs");
+        }
+    }
+
+    private static void assertSameCuts(EntanglementProfile want, EntanglementProfile got, String where) {
+        assertEquals(want.cuts().size(), got.cuts().size(), where);
+        for (int i = 0; i < want.cuts().size(); i++) {
+            CutEntropy w = want.cuts().get(i), g = got.cuts().get(i);
+            assertEquals(w.entropy(), g.entropy(), 1e-12, where + " cut " + w.cut() + " S");
+            assertEquals(w.renyi("S2"), g.renyi("S2"), 1e-12, where + " cut " + w.cut() + " S2");
+            assertEquals(w.bondDimension(), g.bondDimension(), where + " cut " + w.cut() + " bond dimension");
+        }
+    }
+
     /** Unmasked rebuild: rows still stochastic, strictly more mass above the diagonal, and profiled under its own name. */
     @Test
     void unmaskedVariantIsProfiled() {

@@ -157,6 +157,45 @@ class TheoryTest {
         assertTrue(slope < 0.9, "area law with log correction, not a volume law (slope 1)");
     }
 
+    /**
+     * A head's shared reduction against the definition: A's spectrum is that of A·Aᵀ, the bulk
+     * that of (A − 11ᵀ/T)(A − 11ᵀ/T)ᵀ solved on its own, and σ² = ‖A − 11ᵀ/T‖²_F. With rows that
+     * miss 1 by float32-sized amounts, A⊥ is A less each row's own mean.
+     */
+    @Test
+    void cardySpectraEqualTheirDefinition() {
+        LinearAlgebra la = CALC.linearAlgebra();
+        int t = 96;
+        double[] a = isotropic(t, 1.2, new SplittableRandom(3));
+        check(la, a, t);
+        SplittableRandom rng = new SplittableRandom(4);
+        for (int i = 0; i < a.length; i++) a[i] *= 1 + 1e-7 * rng.nextGaussian();
+        check(la, a, t);
+    }
+
+    private static void check(LinearAlgebra la, double[] a, int t) {
+        double[] perp = new double[a.length];
+        double sigma2 = 0;
+        for (int i = 0; i < t; i++) {
+            double mean = 0;
+            for (int j = 0; j < t; j++) mean += a[i * t + j] / t;
+            for (int j = 0; j < t; j++) {
+                perp[i * t + j] = a[i * t + j] - mean;
+                sigma2 += perp[i * t + j] * perp[i * t + j];
+            }
+        }
+        AttentionCardy.Spectra s = AttentionCardy.spectra(a, t, la);
+        double[] values = la.symmetricEigenvalues(la.gram(a, t, t, true), t);
+        double[] bulk = la.symmetricEigenvalues(la.gram(perp, t, t, true), t);
+        assertArrayEquals(values, s.values(), 1e-13);
+        assertArrayEquals(bulk, s.bulk(), 1e-13);
+        assertEquals(sigma2, s.sigma2(), 1e-12 * sigma2);
+        AttentionCardy c = AttentionCardy.of(t, s);
+        double[] p = Entropies.normalise(values);
+        assertEquals(Entropies.vonNeumann(p), c.measuredEntropy(), 1e-12);
+        assertEquals(Entropies.renyi(p, 2), c.measuredRenyi2(), 1e-12);
+    }
+
     static double[] isotropic(int t, double beta, SplittableRandom rng) {
         double[] a = new double[t * t];
         for (int i = 0; i < t; i++) {
