@@ -13,6 +13,7 @@ import dev.entangle.core.profile.CheckpointProfiler;
 import dev.entangle.core.profile.ProfileCalculator;
 import dev.entangle.core.profile.ProfileOptions;
 import dev.entangle.core.safetensors.DType;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -42,10 +43,14 @@ import java.util.concurrent.Callable;
  * <p>usage: ENTANGLE_JAVA_OPTS=-Xmx1g ./entangle bench forward [--tokens 1024]
  */
 @Command(name = "forward", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Time the forward pass of a generated Llama-3.2-1B-shaped model and its whole external profile.")
+        description = "Time the forward pass of a generated Llama-3.2-1B-shaped (or 8B-shaped) model and its whole external profile.")
 final class ForwardBenchCommand implements Callable<Integer> {
 
-    @Option(names = "--model", paramLabel = "DIR", description = "The generated model's folder (default: ~/.cache/entangle/bench/llama-3.2-1b-shaped-bf16); written when absent.")
+    @Option(names = "--shape", paramLabel = "1b|8b", description = "1b: Llama-3.2-1B (16 layers, hidden 2048, intermediate 8192; the default); "
+            + "8b: Llama-3.1-8B (32 layers, hidden 4096, intermediate 14336).")
+    String shapeName = "1b";
+
+    @Option(names = "--model", paramLabel = "DIR", description = "The generated model's folder (default: ~/.cache/entangle/bench/llama-<shape>-shaped-bf16); written when absent.")
     Path model;
 
     @Option(names = "--tokens", paramLabel = "T", description = "Probe length (default: 1024).")
@@ -54,8 +59,8 @@ final class ForwardBenchCommand implements Callable<Integer> {
     @Option(names = "--repeat", paramLabel = "N", description = "Timed forward passes after one warm-up (default: 3).")
     int repeat = 3;
 
-    @Option(names = "--layers", paramLabel = "L", description = "Decoder layers of the generated model (default: 16).")
-    int layers = 16;
+    @Option(names = "--layers", paramLabel = "L", description = "Decoder layers of the generated model (default: the shape's).")
+    int layers;
 
     @Option(names = "--engine", paramLabel = "NAME", description = "auto, openblas, nd4j or cuda (default: auto).")
     String engine = "auto";
@@ -66,28 +71,36 @@ final class ForwardBenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    static final int HIDDEN = SyntheticLlama.LLAMA_3_2_1B.hidden(), HEADS = SyntheticLlama.LLAMA_3_2_1B.heads(),
-            INTERMEDIATE = SyntheticLlama.LLAMA_3_2_1B_BODY.intermediate(), VOCAB = SyntheticLlama.LLAMA_3_2_1B_BODY.vocab();
-
-    /** Llama 3.2 1B's shape with the layers asked for. */
+    /** The model family's shape asked for, with the layers asked for. */
     private SyntheticLlama.Shape shape() {
-        SyntheticLlama.Shape s = SyntheticLlama.LLAMA_3_2_1B;
-        return new SyntheticLlama.Shape(s.name(), layers, s.hidden(), s.heads(), s.kvHeads());
+        SyntheticLlama.Shape s = switch (shapeName) {
+            case "1b" -> SyntheticLlama.LLAMA_3_2_1B;
+            case "8b" -> SyntheticLlama.LLAMA_3_1_8B;
+            default -> throw new CommandLine.ParameterException(spec.commandLine(), "--shape: " + shapeName + " is not 1b or 8b");
+        };
+        return new SyntheticLlama.Shape(s.name(), layers > 0 ? layers : s.layers(), s.hidden(), s.heads(), s.kvHeads());
+    }
+
+    private SyntheticLlama.Body body() {
+        return shapeName.equals("8b") ? SyntheticLlama.LLAMA_3_1_8B_BODY : SyntheticLlama.LLAMA_3_2_1B_BODY;
     }
 
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
+        SyntheticLlama.Shape shape = shape();
+        SyntheticLlama.Body body = body();
+        boolean ownLayers = layers <= 0 || layers == (shapeName.equals("8b") ? SyntheticLlama.LLAMA_3_1_8B : SyntheticLlama.LLAMA_3_2_1B).layers();
         Path dir = model != null ? model : Path.of(System.getProperty("user.home"), ".cache", "entangle", "bench",
-                "llama-3.2-1b-shaped-bf16" + (layers == 16 ? "" : "-" + layers + "l"));
+                shape.name() + "-shaped-bf16" + (ownLayers ? "" : "-" + shape.layers() + "l"));
         if (!Files.isRegularFile(dir.resolve("model.safetensors"))) {
             long t0 = System.nanoTime();
-            SyntheticLlama.writeWholeModel(dir, shape(), SyntheticLlama.LLAMA_3_2_1B_BODY, DType.BF16, 20260101);
+            SyntheticLlama.writeWholeModel(dir, shape, body, DType.BF16, 20260101);
             out.printf(Locale.ROOT, "generated %s in %.1f s%n", dir, (System.nanoTime() - t0) / 1e9);
         }
         LinearAlgebra engineItself = Engines.named(engine);
         TimedEngine la = new TimedEngine(engineItself);
-        int[] ids = new SplittableRandom(1).ints(tokens, 0, VOCAB).toArray();
+        int[] ids = new SplittableRandom(1).ints(tokens, 0, body.vocab()).toArray();
         ProbeTokens probe = new ProbeTokens(ids, dir.resolve("bench-tokens"), null);
         out.printf(Locale.ROOT, "engine %s, %d cores, max heap %d MiB, T = %d, %d repeats (median), load average %s%n", la.name(),
                 Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20, tokens, repeat, loadAverage());
@@ -95,7 +108,7 @@ final class ForwardBenchCommand implements Callable<Integer> {
         try (Checkpoint ckpt = Checkpoint.open(dir)) {
             LlamaForward forward = LlamaForward.of(ckpt, null, la);
             double flops = LlamaForward.gemmFlops(forward.config(), tokens);
-            SgemmProbe sgemm = new SgemmProbe(engineItself, tokens);
+            SgemmProbe sgemm = new SgemmProbe(engineItself, tokens, shape.hidden(), body.intermediate());
             forward.run(probe, new Discard());   // warm-up
             // sgemm measured before every timed pass, so that the ratio sees the machine as the pass does
             double[] t = new double[repeat], s = new double[repeat], inside = new double[repeat];
@@ -110,7 +123,7 @@ final class ForwardBenchCommand implements Callable<Integer> {
             }
             double wall = Timing.median(t), rate = Timing.median(s), gemm = Timing.median(inside);
             out.printf(Locale.ROOT, "sgemm %dx%dx%d (the MLP's product, as the pass calls it): %.1f GFLOP/s median of %s%n",
-                    tokens, INTERMEDIATE, HIDDEN, rate, Arrays.toString(round(s)));
+                    tokens, body.intermediate(), shape.hidden(), rate, Arrays.toString(round(s)));
             out.printf(Locale.ROOT, "forward pass (captures made, then dropped): %.2f s median of %s, %.1f GFLOP/s (%.2f TFLOP of GEMMs), "
                             + "%.2f x sgemm, heap peak %s (last pass)%n",
                     wall, Arrays.toString(round(t)), flops / wall / 1e9, flops / 1e12, flops / wall / 1e9 / rate, peakHeap());
@@ -123,7 +136,7 @@ final class ForwardBenchCommand implements Callable<Integer> {
                 long t0 = System.nanoTime();
                 ObjectNode doc = new CheckpointProfiler(new ProfileCalculator(engineItself)).external(forward, probe, ProfileOptions.DEFAULT, false);
                 double e2e = (System.nanoTime() - t0) / 1e9;
-                JsonNode head = doc.get("attention").get("layers." + (layers - 1) + ".head." + (HEADS - 1));
+                JsonNode head = doc.get("attention").get("layers." + (shape.layers() - 1) + ".head." + (shape.heads() - 1));
                 out.printf(Locale.ROOT, "external profile (forward + captures written + %d attention profiles of %d² + %d XXᵀ): %.1f s, "
                                 + "heap peak %s; last head's row/column-cut S = %.4f; load average %s%n",
                         doc.get("attention").size(), tokens, doc.get("outputs").size(), e2e, peakHeap(),
@@ -133,27 +146,32 @@ final class ForwardBenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** The model's largest GEMM, [T, 2048] × [8192, 2048]ᵀ, as the forward pass calls it: GFLOP/s, median of 5 after one untimed. */
+    /**
+     * The model's largest GEMM, [T, hidden] × [intermediate, hidden]ᵀ, as the forward pass calls it:
+     * GFLOP/s, median of 5 after one untimed. Its operands are made for each measurement and dropped
+     * after it, so the pass's heap peak does not count them.
+     */
     private static final class SgemmProbe {
         final LinearAlgebra la;
-        final int t;
-        final float[] x, w, y;
+        final int t, hidden, intermediate;
 
-        SgemmProbe(LinearAlgebra la, int t) {
+        SgemmProbe(LinearAlgebra la, int t, int hidden, int intermediate) {
             this.la = la;
             this.t = t;
-            SplittableRandom r = new SplittableRandom(2);
-            x = new float[t * HIDDEN];
-            w = new float[INTERMEDIATE * HIDDEN];
-            y = new float[t * INTERMEDIATE];
-            for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
-            for (int i = 0; i < w.length; i++) w[i] = (float) (r.nextGaussian() / 45);
+            this.hidden = hidden;
+            this.intermediate = intermediate;
         }
 
         double gflops() {
-            Runnable call = () -> la.multiplyFloat(false, true, t, INTERMEDIATE, HIDDEN, 1f, x, 0, HIDDEN, w, 0, HIDDEN, 0f, y, 0, INTERMEDIATE);
+            SplittableRandom r = new SplittableRandom(2);
+            float[] x = new float[t * hidden];
+            float[] w = new float[intermediate * hidden];
+            float[] y = new float[t * intermediate];
+            for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+            for (int i = 0; i < w.length; i++) w[i] = (float) (r.nextGaussian() / 45);
+            Runnable call = () -> la.multiplyFloat(false, true, t, intermediate, hidden, 1f, x, 0, hidden, w, 0, hidden, 0f, y, 0, intermediate);
             call.run();
-            return 2.0 * t * INTERMEDIATE * HIDDEN / Timing.medianSeconds(5, call) / 1e9;
+            return 2.0 * t * intermediate * hidden / Timing.medianSeconds(5, call) / 1e9;
         }
     }
 

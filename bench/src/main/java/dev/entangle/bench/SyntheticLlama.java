@@ -77,6 +77,9 @@ public final class SyntheticLlama {
     /** Llama 3.2 1B: intermediate 8192, vocabulary 128256. */
     public static final Body LLAMA_3_2_1B_BODY = new Body(8192, 128256);
 
+    /** Llama 3.1 8B: intermediate 14336, vocabulary 128256. */
+    public static final Body LLAMA_3_1_8B_BODY = new Body(14336, 128256);
+
     /**
      * A whole model as HF writes a LlamaForCausalLM (config.json + one model.safetensors, tied
      * embeddings, Llama 3's llama3 RoPE with θ 500000): every weight the forward pass reads,

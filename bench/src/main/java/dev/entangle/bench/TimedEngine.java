@@ -36,7 +36,16 @@ final class TimedEngine implements LinearAlgebra {
     public double[] gram(double[] a, int rows, int cols, boolean leftSide) { return engine.gram(a, rows, cols, leftSide); }
 
     @Override
+    public double[] lowerTriangularGram(double[] l, int n) { return engine.lowerTriangularGram(l, n); }
+
+    @Override
     public double[] symmetricEigenvalues(double[] g, int n) { return engine.symmetricEigenvalues(g, n); }
+
+    @Override
+    public Downdated symmetricEigenvaluesDowndated(double[] g, int n, double[] y) { return engine.symmetricEigenvaluesDowndated(g, n, y); }
+
+    @Override
+    public <T> java.util.List<T> sideBySide(java.util.List<? extends java.util.function.Supplier<? extends T>> work) { return engine.sideBySide(work); }
 
     @Override
     public Eigen symmetricEigen(double[] g, int n) { return engine.symmetricEigen(g, n); }

@@ -21,6 +21,15 @@ public interface LinearAlgebra {
      */
     double[] gram(double[] a, int rows, int cols, boolean leftSide);
 
+    /**
+     * L·Lᵀ for a row-major lower-triangular {@code n × n} L, whose entries above the diagonal
+     * must be zero (a causal attention matrix): the left Gram of L, which an engine may form in a
+     * third of the flops of {@link #gram}. Result row-major, both triangles.
+     */
+    default double[] lowerTriangularGram(double[] l, int n) {
+        return gram(l, n, n, true);
+    }
+
     /** Eigenvalues of a symmetric {@code n × n} matrix (row-major), in descending order. */
     double[] symmetricEigenvalues(double[] g, int n);
 

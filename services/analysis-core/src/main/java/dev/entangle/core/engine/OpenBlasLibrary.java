@@ -62,7 +62,7 @@ final class OpenBlasLibrary {
      * The routines, each bound on its first call: binding one spins its own native stub (some
      * 10–20 ms of a start), and a dense profile calls only dsyrk and dsyev.
      */
-    final Routine dsyrk, dgemm, dsyev, dsyevd, dsytrd, dsterf, setNumThreads, getNumThreads;
+    final Routine dsyrk, dgemm, dsyev, dsyevd, dsytrd, dsterf, dlauum, setNumThreads, getNumThreads;
     /**
      * cblas_sgemm as a critical call that reads and writes Java arrays in place (the forward
      * pass's activations and weights): no copies in or out. A critical call holds the garbage
@@ -83,6 +83,8 @@ final class OpenBlasLibrary {
         // LAPACKE_dsytrd(layout, uplo, n, A, lda, d, e, tau) → info; LAPACKE_dsterf(n, d, e) → info
         dsytrd = new Routine(lib, "LAPACKE_dsytrd", JAVA_INT, JAVA_INT, JAVA_BYTE, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
         dsterf = new Routine(lib, "LAPACKE_dsterf", JAVA_INT, JAVA_INT, ADDRESS, ADDRESS);
+        // LAPACKE_dlauum(layout, uplo, n, A, lda) → info: U·Uᵀ or Lᵀ·L of a triangular factor, in place
+        dlauum = new Routine(lib, "LAPACKE_dlauum", JAVA_INT, JAVA_INT, JAVA_BYTE, JAVA_INT, ADDRESS, JAVA_INT);
         setNumThreads = new Routine(lib, "openblas_set_num_threads", null, JAVA_INT);
         getNumThreads = new Routine(lib, "openblas_get_num_threads", JAVA_INT);
         // cblas_sgemm(order, transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)

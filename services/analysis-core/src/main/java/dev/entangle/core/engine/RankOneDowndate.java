@@ -29,14 +29,19 @@ public final class RankOneDowndate {
     }
 
     /**
-     * B = P·G·P for a symmetric row-major G, in O(n²): with p = (2/vᵀv)·G·v and
-     * q = p − (vᵀp/vᵀv)·v, P·G·P = G − v·qᵀ − q·vᵀ. G itself is left as it was.
+     * The upper triangle (row-major) of B = P·G·P for a symmetric row-major G, in O(n²): with
+     * p = (2/vᵀv)·G·v and q = p − (vᵀp/vᵀv)·v, P·G·P = G − v·qᵀ − q·vᵀ. That triangle is all that
+     * LAPACK's lower reduction of the column-major view reads; the one below is left zero. G
+     * itself is left as it was.
      */
-    static double[] reflected(double[] g, int n, double[] y) {
+    static double[] reflectedUpper(double[] g, int n, double[] y) {
         check(g, n, y);
         double norm = Math.sqrt(squaredNorm(y));
-        double[] b = g.clone();
-        if (norm == 0) return b;
+        double[] b = new double[g.length];
+        if (norm == 0) {
+            for (int i = 0; i < n; i++) System.arraycopy(g, i * n + i, b, i * n + i, n - i);
+            return b;
+        }
         double[] v = y.clone();
         v[0] += Math.copySign(norm, y[0]);   // the sign that adds, so v has no cancellation
         double beta = squaredNorm(v);
@@ -55,7 +60,7 @@ public final class RankOneDowndate {
         for (int i = 0; i < n; i++) {
             int row = i * n;
             double vi = v[i], qi = q[i];
-            for (int j = 0; j < n; j++) b[row + j] -= vi * q[j] + qi * v[j];
+            for (int j = i; j < n; j++) b[row + j] = g[row + j] - (vi * q[j] + qi * v[j]);
         }
         return b;
     }

@@ -18,6 +18,8 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * A forward pass's captures written into a private temporary folder as they are made, one
@@ -42,15 +44,45 @@ public final class ProbeFolder implements ProbeSink, AutoCloseable {
         this.dir = dir;
     }
 
-    /** A new folder for one forward pass's captures, under {@code parent} (null: the system's temporary folder). */
+    /**
+     * A new folder for one forward pass's captures, under {@code parent} (null: the system's
+     * temporary folder). Its name carries this process's id ({@code forward-PID-…}), so that a
+     * folder whose process died mid-pass can be told from one in use ({@link #removeAbandoned}).
+     */
     public static ProbeFolder temporary(Path parent) {
+        String prefix = FOLDER_PREFIX + ProcessHandle.current().pid() + "-";
         try {
             if (parent != null) Files.createDirectories(parent);
-            return new ProbeFolder(parent == null ? Files.createTempDirectory("entangle-forward-")
-                    : Files.createTempDirectory(parent, "forward-"));
+            return new ProbeFolder(parent == null ? Files.createTempDirectory("entangle-" + prefix) : Files.createTempDirectory(parent, prefix));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot make a folder for the forward pass's probe: " + e.getMessage(), e);
         }
+    }
+
+    private static final String FOLDER_PREFIX = "forward-";
+    private static final Pattern FOLDER = Pattern.compile(Pattern.quote(FOLDER_PREFIX) + "(\\d+)-.*");
+
+    /**
+     * Removes the pass folders under {@code parent} whose process is no longer running (a
+     * profiler killed mid-forward leaves its captures so far); folders of live processes, such as
+     * another replica's on the same work folder, are left alone. Returns the folders removed.
+     */
+    public static List<Path> removeAbandoned(Path parent) {
+        if (!Files.isDirectory(parent)) return List.of();
+        List<Path> removed = new ArrayList<>();
+        try (var entries = Files.list(parent)) {
+            for (Path d : entries.toList()) {
+                Matcher m = FOLDER.matcher(d.getFileName().toString());
+                if (!m.matches() || !Files.isDirectory(d)) continue;
+                long pid = Long.parseLong(m.group(1));
+                if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) continue;
+                new ProbeFolder(d).close();
+                removed.add(d);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + parent + " for abandoned forward passes: " + e.getMessage(), e);
+        }
+        return removed;
     }
 
     @Override

@@ -12,8 +12,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
- * Each engine's eigenvalues of G and of G − y·yᵀ against two plain solves: Gram matrices of
- * several widths, a y of either sign in its first entry, a y along e₁, y = 0 and n = 1.
+ * Each engine's eigenvalues of G and of G − y·yᵀ against two plain solves (Gram matrices of
+ * several widths, a y of either sign in its first entry, a y along e₁, y = 0 and n = 1), and
+ * its Gram of a lower-triangular matrix against the plain Gram.
  */
 class DowndateTest {
 
@@ -49,10 +50,40 @@ class DowndateTest {
         for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) g[i * n + j] = a[i * n + j] + a[j * n + i];
         double[] y = EnginesTest.gaussian(rnd, n);
         // P(G − yyᵀ)P = PGP − ‖y‖²e₁e₁ᵀ: the reflected pair differs in B₁₁ alone
-        double[] b = RankOneDowndate.reflected(g, n, y);
-        double[] c = RankOneDowndate.reflected(minusOuter(g, n, y), n, y);
-        for (int i = 0; i < n * n; i++) {
-            assertEquals(b[i] - (i == 0 ? RankOneDowndate.squaredNorm(y) : 0), c[i], 1e-12, "entry " + i);
+        double[] b = RankOneDowndate.reflectedUpper(g, n, y);
+        double[] c = RankOneDowndate.reflectedUpper(minusOuter(g, n, y), n, y);
+        for (int i = 0; i < n; i++) {
+            for (int j = i; j < n; j++) {
+                assertEquals(b[i * n + j] - (i == 0 && j == 0 ? RankOneDowndate.squaredNorm(y) : 0), c[i * n + j], 1e-12, "entry " + i + "," + j);
+            }
+        }
+        // and B is G in the reflector's basis: the same trace and Frobenius norm
+        double traceG = 0, traceB = 0, frobG = 0, frobB = 0;
+        for (int i = 0; i < n; i++) {
+            traceG += g[i * n + i];
+            traceB += b[i * n + i];
+            for (int j = 0; j < n; j++) {
+                frobG += g[i * n + j] * g[i * n + j];
+                double x = j >= i ? b[i * n + j] : b[j * n + i];
+                frobB += x * x;
+            }
+        }
+        assertEquals(traceG, traceB, 1e-12);
+        assertEquals(frobG, frobB, 1e-10);
+    }
+
+    @ParameterizedTest
+    @MethodSource("engines")
+    void lowerTriangularGramEqualsTheGram(String name) {
+        LinearAlgebra la = Engines.named(name);
+        Random rnd = new Random(13);
+        for (int n : new int[]{1, 2, 7, 130}) {
+            double[] l = EnginesTest.gaussian(rnd, n * n);
+            for (int i = 0; i < n; i++) for (int j = i + 1; j < n; j++) l[i * n + j] = 0;
+            double[] before = l.clone();
+            double[] want = la.gram(l, n, n, true), got = la.lowerTriangularGram(l, n);
+            assertEquals(0, Arrays.compare(before, l), "L is left as it was");
+            for (int i = 0; i < n * n; i++) assertEquals(want[i], got[i], 1e-12 * n, name + " n=" + n + " entry " + i);
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.entangle.profiler.config;
 
+import dev.entangle.core.profile.ProbeFolder;
 import dev.entangle.core.profile.ProfileCalculator;
 import dev.entangle.core.engine.Engines;
 import dev.entangle.core.engine.LinearAlgebra;
@@ -15,6 +16,7 @@ import io.micrometer.core.instrument.Timer;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Produces;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
 
 import java.util.EnumMap;
 import java.util.Map;
@@ -23,6 +25,8 @@ import java.util.concurrent.TimeUnit;
 /** The profiler's collaborators, built from configuration. */
 @ApplicationScoped
 public class ProfilerBeans {
+
+    private static final Logger LOG = Logger.getLogger(ProfilerBeans.class);
 
     /** Units profiled at once (the workers' bound, application.properties). */
     @ConfigProperty(name = "smallrye.messaging.worker.profile-workers.max-concurrency")
@@ -43,6 +47,8 @@ public class ProfilerBeans {
         // each unit's seconds per phase: entangle_profiler_phase_seconds{phase="fetch|assemble|profile|store"}
         Map<UnitWorker.Phase, Timer> phases = new EnumMap<>(UnitWorker.Phase.class);
         for (UnitWorker.Phase p : UnitWorker.Phase.values()) phases.put(p, registry.timer("entangle_profiler_phase_seconds", "phase", p.tag()));
+        // a profiler killed mid-forward left its captures so far: nothing in the store names them
+        for (var abandoned : ProbeFolder.removeAbandoned(dir.resolve("scratch"))) LOG.infof("removed %s, a forward pass whose process ended", abandoned);
         return new UnitWorker(store, checkpoints, new ProfileCalculator(engine), dir.resolve("scratch"),
                 (phase, nanos) -> phases.get(phase).record(nanos, TimeUnit.NANOSECONDS));
     }
