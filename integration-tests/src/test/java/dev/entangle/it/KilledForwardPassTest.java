@@ -62,7 +62,7 @@ class KilledForwardPassTest {
     void aProfilerKilledMidForwardLosesNothing() throws Exception {
         StackKit stack = SharedStack.stack();
         S3ObjectStore s3 = SharedStack.s3();
-        Path base = tmp.resolve("base"), lora = tmp.resolve("lora"), work = tmp.resolve("profiler-work");
+        Path base = tmp.resolve("base"), lora = tmp.resolve("out/checkpoint-100"), work = tmp.resolve("profiler-work");
         SyntheticLlama.writeWholeModel(base, SHAPE, BODY, DType.BF16, 41);
         SyntheticLlama.writeLora(lora, SHAPE, 8, 16, DType.F32, 42);
         int[] ids = new SplittableRandom(43).ints(1024, 0, BODY.vocab()).toArray();
