@@ -44,32 +44,64 @@ public final class AttentionAnalysis {
      * attention without the causal mask (paper Appendix X A).
      */
     public List<Named> heads(AttentionProbe probe, int layer, ProfileOptions options, boolean unmasked) {
-        AttentionProbe.Geometry g = probe.geometry();
-        int t = g.tokens();
-        // captured heads are read one at a time as they are profiled; a rebuilt head is rebuilt in its own piece
-        boolean captured = probe.hasCapturedAttention(layer);
-        IntFunction<double[]> main = captured ? h -> probe.capturedHead(layer, h) : probe.rebuiltLayer(layer, g.causal())::head;
-        String source = captured ? "captured" : "rebuilt";
-        List<Named> out = new ArrayList<>(profiled(main, g.heads(), t, options, h -> Target.head(layer, h), source));
-        if (unmasked && g.causal()) {
-            out.addAll(profiled(probe.rebuiltLayer(layer, false)::head, g.heads(), t, options, h -> new Target.Head(layer, h, true), "rebuilt-unmasked"));
-        }
-        return out;
+        return calculator.linearAlgebra().sideBySide(headPieces(probe, layer, options, unmasked));
+    }
+
+    /** Every head and every XXᵀ of a probe, by layer. */
+    public record Layers(List<Named> heads, List<Named> outputs) {}
+
+    /**
+     * Every layer's heads ({@link #heads}) and XXᵀ ({@link #output}), all in one group side by
+     * side ({@link LinearAlgebra#sideBySide}): no lane waits at the end of each layer for the other's
+     * last head. The XXᵀ, the longer pieces, go first.
+     */
+    public Layers layers(AttentionProbe probe, ProfileOptions options, boolean unmasked) {
+        int[] layers = probe.layers();
+        List<Supplier<Named>> work = new ArrayList<>();
+        for (int layer : layers) work.add(() -> output(probe, layer, options));
+        for (int layer : layers) work.addAll(headPieces(probe, layer, options, unmasked));
+        List<Named> done = calculator.linearAlgebra().sideBySide(work);
+        return new Layers(done.subList(layers.length, done.size()), done.subList(0, layers.length));
     }
 
     /**
-     * Each head's profile and Cardy numbers, the heads side by side where the engine gains by it
-     * ({@link LinearAlgebra#sideBySide}: a core each, rather than each head's solves on all of
-     * them); a rebuilt head is rebuilt in its own piece, so a few T × T matrices live at a time.
+     * A layer's heads as pieces of work; captured heads are read one at a time as they are
+     * profiled, and a rebuilt layer's q/k are read when its first head is rebuilt.
      */
-    private List<Named> profiled(IntFunction<double[]> attention, int heads, int t, ProfileOptions options, IntFunction<Target> target,
-                                 String source) {
+    private List<Supplier<Named>> headPieces(AttentionProbe probe, int layer, ProfileOptions options, boolean unmasked) {
+        AttentionProbe.Geometry g = probe.geometry();
+        int t = g.tokens();
+        boolean captured = probe.hasCapturedAttention(layer);
+        IntFunction<double[]> main = captured ? h -> probe.capturedHead(layer, h) : rebuilt(probe, layer, g.causal());
+        List<Supplier<Named>> work = new ArrayList<>(profiled(main, g.heads(), t, options, h -> Target.head(layer, h), captured ? "captured" : "rebuilt"));
+        if (unmasked && g.causal()) {
+            work.addAll(profiled(rebuilt(probe, layer, false), g.heads(), t, options, h -> new Target.Head(layer, h, true), "rebuilt-unmasked"));
+        }
+        return work;
+    }
+
+    /** A layer's heads rebuilt from q/k, its q/k read once, when the first head asks. */
+    private static IntFunction<double[]> rebuilt(AttentionProbe probe, int layer, boolean causal) {
+        AttentionRebuild.Layer[] once = new AttentionRebuild.Layer[1];
+        return h -> {
+            AttentionRebuild.Layer l;
+            synchronized (once) {
+                if (once[0] == null) once[0] = probe.rebuiltLayer(layer, causal);
+                l = once[0];
+            }
+            return l.head(h);
+        };
+    }
+
+    /** Each head's profile and Cardy numbers as a piece of work. */
+    private List<Supplier<Named>> profiled(IntFunction<double[]> attention, int heads, int t, ProfileOptions options, IntFunction<Target> target,
+                                           String source) {
         List<Supplier<Named>> work = new ArrayList<>(heads);
         for (int h = 0; h < heads; h++) {
             int head = h;
             work.add(() -> head(attention.apply(head), t, options, target.apply(head), source));
         }
-        return calculator.linearAlgebra().sideBySide(work);
+        return work;
     }
 
     /**

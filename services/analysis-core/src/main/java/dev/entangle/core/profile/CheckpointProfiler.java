@@ -139,13 +139,9 @@ public final class CheckpointProfiler {
         AttentionAnalysis analysis = new AttentionAnalysis(calculator);
         ObjectNode attention = doc.putObject("attention");
         ObjectNode outputs = doc.putObject("outputs");
-        for (int layer : probe.layers()) {
-            for (AttentionAnalysis.Named n : analysis.heads(probe, layer, options, unmasked)) {
-                attention.set(n.name(), named(n, source, warnings));
-            }
-            AttentionAnalysis.Named xxt = analysis.output(probe, layer, options);
-            outputs.set(xxt.name(), named(xxt, source, warnings));
-        }
+        AttentionAnalysis.Layers all = analysis.layers(probe, options, unmasked);
+        for (AttentionAnalysis.Named n : all.heads()) attention.set(n.name(), named(n, source, warnings));
+        for (AttentionAnalysis.Named xxt : all.outputs()) outputs.set(xxt.name(), named(xxt, source, warnings));
     }
 
     private static ObjectNode named(AttentionAnalysis.Named n, String source, List<String> warnings) {
