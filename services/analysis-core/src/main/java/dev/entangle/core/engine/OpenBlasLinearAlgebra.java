@@ -181,17 +181,19 @@ public final class OpenBlasLinearAlgebra implements LinearAlgebra {
     @Override
     public double[] lowerTriangularGram(double[] l, int n) {
         if (l.length != (long) n * n) throw new IllegalArgumentException("L has " + l.length + " values, not " + n + "²");
-        double[] r = new double[l.length];
+        double[] g = new double[l.length];
+        int last = l.length - 1;
         int info;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment pu = arena.allocateFrom(JAVA_DOUBLE, reversed(l));
+            // reversed on the way in and on the way out, with no array of its own (a 1024² head: 8 MB each)
+            MemorySegment pu = arena.allocate(JAVA_DOUBLE, l.length);
+            for (int k = 0; k <= last; k++) pu.setAtIndex(JAVA_DOUBLE, last - k, l[k]);
             info = (int) lib.dlauum.handle().invokeExact(OpenBlasLibrary.LAPACK_COL_MAJOR, (byte) 'L', n, pu, n);
-            MemorySegment.copy(pu, JAVA_DOUBLE, 0, r, 0, r.length);
+            for (int k = 0; k <= last; k++) g[k] = pu.getAtIndex(JAVA_DOUBLE, last - k);
         } catch (Throwable t) {
             throw rethrown("LAPACKE_dlauum", t);
         }
         if (info != 0) throw new ArithmeticException("LAPACK dlauum failed (info=" + info + ")");
-        double[] g = reversed(r);
         mirrorLower(g, n);
         return g;
     }
@@ -330,26 +332,21 @@ public final class OpenBlasLinearAlgebra implements LinearAlgebra {
     }
 
     /** Copies the upper triangle of a row-major n × n matrix onto the lower, in cache-sized tiles. */
-    static void mirrorUpper(double[] g, int n) {
-        final int tile = 64;
-        for (int ib = 0; ib < n; ib += tile) {
-            for (int jb = ib; jb < n; jb += tile) {
-                int iEnd = Math.min(ib + tile, n), jEnd = Math.min(jb + tile, n);
-                for (int i = ib; i < iEnd; i++) {
-                    for (int j = Math.max(jb, i + 1); j < jEnd; j++) g[j * n + i] = g[i * n + j];
-                }
-            }
-        }
-    }
+    static void mirrorUpper(double[] g, int n) { mirror(g, n, true); }
 
-    /** Copies the lower triangle of a row-major n × n matrix onto the upper, in cache-sized tiles. */
-    static void mirrorLower(double[] g, int n) {
+    /** Copies the lower triangle of a row-major n × n matrix onto the upper. */
+    static void mirrorLower(double[] g, int n) { mirror(g, n, false); }
+
+    private static void mirror(double[] g, int n, boolean upperToLower) {
         final int tile = 64;
         for (int ib = 0; ib < n; ib += tile) {
             for (int jb = ib; jb < n; jb += tile) {
                 int iEnd = Math.min(ib + tile, n), jEnd = Math.min(jb + tile, n);
                 for (int i = ib; i < iEnd; i++) {
-                    for (int j = Math.max(jb, i + 1); j < jEnd; j++) g[i * n + j] = g[j * n + i];
+                    for (int j = Math.max(jb, i + 1); j < jEnd; j++) {
+                        if (upperToLower) g[j * n + i] = g[i * n + j];
+                        else g[i * n + j] = g[j * n + i];
+                    }
                 }
             }
         }
