@@ -24,7 +24,8 @@ class ProbeFolderTest {
         Path dead = Files.createDirectories(scratch.resolve("forward-" + ended.pid() + "-123"));
         Files.writeString(dead.resolve("layers.0.safetensors"), "captures so far");
         Path other = Files.createDirectories(scratch.resolve("spectra-7"));
-        try (ProbeFolder live = ProbeFolder.temporary(scratch)) {
+        ProbeFolder live = ProbeFolder.temporary(scratch);
+        try {
             Path mine;
             try (var entries = Files.list(scratch)) {
                 mine = entries.filter(p -> p.getFileName().toString().startsWith("forward-" + ProcessHandle.current().pid() + "-")).findFirst().orElseThrow();
@@ -33,6 +34,8 @@ class ProbeFolderTest {
             assertFalse(Files.exists(dead), "the ended process's folder is removed");
             assertTrue(Files.isDirectory(mine), "a live process's folder stays");
             assertTrue(Files.isDirectory(other), "other scratch files stay");
+        } finally {
+            live.close();
         }
         assertEquals(List.of(), ProbeFolder.removeAbandoned(scratch.resolve("absent")));
     }
