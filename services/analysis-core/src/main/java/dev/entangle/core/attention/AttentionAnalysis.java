@@ -111,8 +111,8 @@ public final class AttentionAnalysis {
      */
     public Named head(double[] a, int t, ProfileOptions options, Target target, String source) {
         LinearAlgebra la = calculator.linearAlgebra();
-        int k = Tensorisation.rowColumnCut(Tensorisation.sites(t, t), t);
-        if (options.chiMax() != null || k <= 0) {
+        int k = sharedCut(t, options);
+        if (k <= 0) {
             return new Named(target, calculator.profile(a, t, t, options), cardy(AttentionCardy.of(a, t, la)), source, List.of());
         }
         AttentionCardy.Spectra s = AttentionCardy.spectra(a, t, la);
@@ -145,8 +145,8 @@ public final class AttentionAnalysis {
      * eigenvalues just solved: that cut is not solved a second time.
      */
     private EntanglementProfile outputProfile(double[] o, int t, double[] eigenvalues, ProfileOptions options) {
-        int k = Tensorisation.rowColumnCut(Tensorisation.sites(t, t), t);
-        if (options.chiMax() != null || k <= 0) return calculator.profile(o, t, t, options);
+        int k = sharedCut(t, options);
+        if (k <= 0) return calculator.profile(o, t, t, options);
         double[] squares = new double[t];
         for (int i = 0; i < t; i++) squares[i] = eigenvalues[i] * eigenvalues[i];
         Arrays.sort(squares);
@@ -154,6 +154,14 @@ public final class AttentionAnalysis {
         for (int i = 0; i < t; i++) descending[i] = squares[t - 1 - i];
         LinearAlgebra la = calculator.linearAlgebra();
         return calculator.profile(o, t, t, options, new CutSpectra.Solved(k, la.gram(o, t, t, true), descending));
+    }
+
+    /**
+     * The row/column cut of a T × T matrix, whose solve a head or XXᵀ shares with the profile; 0
+     * where there is none to share: a χ-truncated sweep, or T = 1.
+     */
+    private static int sharedCut(int t, ProfileOptions options) {
+        return options.chiMax() != null ? 0 : Math.max(0, Tensorisation.rowColumnCut(Tensorisation.sites(t, t), t));
     }
 
     /** A head's Cardy numbers as profile extras. */

@@ -246,8 +246,6 @@ public final class OpenBlasLinearAlgebra implements LinearAlgebra {
             pd2.set(JAVA_DOUBLE, 0, pd.get(JAVA_DOUBLE, 0) - shift);   // B₁₁ − ‖y‖²: the only entry the downdate moves
             solveTridiagonal(pd, pe, n, values);
             solveTridiagonal(pd2, pe2, n, downdated);
-        } catch (ArithmeticException e) {
-            throw e;
         } catch (Throwable t) {
             throw rethrown("LAPACKE_dsytrd", t);
         }
