@@ -71,26 +71,26 @@ final class ForwardBenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    /** The model family's shape asked for, with the layers asked for. */
-    private SyntheticLlama.Shape shape() {
-        SyntheticLlama.Shape s = switch (shapeName) {
-            case "1b" -> SyntheticLlama.LLAMA_3_2_1B;
-            case "8b" -> SyntheticLlama.LLAMA_3_1_8B;
+    /** A model family as generated: its attention shape and the rest of its body. */
+    private record Family(SyntheticLlama.Shape shape, SyntheticLlama.Body body) {}
+
+    /** The family {@code --shape} names. */
+    private Family family() {
+        return switch (shapeName) {
+            case "1b" -> new Family(SyntheticLlama.LLAMA_3_2_1B, SyntheticLlama.LLAMA_3_2_1B_BODY);
+            case "8b" -> new Family(SyntheticLlama.LLAMA_3_1_8B, SyntheticLlama.LLAMA_3_1_8B_BODY);
             default -> throw new CommandLine.ParameterException(spec.commandLine(), "--shape: " + shapeName + " is not 1b or 8b");
         };
-        return new SyntheticLlama.Shape(s.name(), layers > 0 ? layers : s.layers(), s.hidden(), s.heads(), s.kvHeads());
-    }
-
-    private SyntheticLlama.Body body() {
-        return shapeName.equals("8b") ? SyntheticLlama.LLAMA_3_1_8B_BODY : SyntheticLlama.LLAMA_3_2_1B_BODY;
     }
 
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        SyntheticLlama.Shape shape = shape();
-        SyntheticLlama.Body body = body();
-        boolean ownLayers = layers <= 0 || layers == (shapeName.equals("8b") ? SyntheticLlama.LLAMA_3_1_8B : SyntheticLlama.LLAMA_3_2_1B).layers();
+        Family family = family();
+        SyntheticLlama.Shape own = family.shape();
+        boolean ownLayers = layers <= 0 || layers == own.layers();
+        SyntheticLlama.Shape shape = ownLayers ? own : new SyntheticLlama.Shape(own.name(), layers, own.hidden(), own.heads(), own.kvHeads());
+        SyntheticLlama.Body body = family.body();
         Path dir = model != null ? model : Path.of(System.getProperty("user.home"), ".cache", "entangle", "bench",
                 shape.name() + "-shaped-bf16" + (ownLayers ? "" : "-" + shape.layers() + "l"));
         if (!Files.isRegularFile(dir.resolve("model.safetensors"))) {
