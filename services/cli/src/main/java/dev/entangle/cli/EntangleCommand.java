@@ -24,7 +24,17 @@ public final class EntangleCommand implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(commandLine(args).execute(args));
+        int rc = commandLine(args).execute(args);
+        if (rc != 0 || otherThreadsKeepRunning()) System.exit(rc);
+        // A success ends by returning: the JVM's own shutdown (hooks included) follows. System.exit would
+        // first log the exit through System.Logger (JDK 21+), whose first use searches every one of the
+        // class path's 70 jars for a logger service: 0.1 s of every short command.
+    }
+
+    /** Whether a live non-daemon thread besides this one would keep the JVM up after main returns. */
+    private static boolean otherThreadsKeepRunning() {
+        Thread self = Thread.currentThread();
+        return Thread.getAllStackTraces().keySet().stream().anyMatch(t -> t != self && t.isAlive() && !t.isDaemon());
     }
 
     /** The configured command line with every subcommand (also what tests drive). */
