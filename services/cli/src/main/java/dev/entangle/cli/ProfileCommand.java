@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.entangle.core.CheckpointException;
 import dev.entangle.core.checkpoint.Checkpoint;
 import dev.entangle.core.model.ProbeTokens;
+import dev.entangle.core.json.JsonTree;
 import dev.entangle.core.profile.CheckpointProfiler;
 import dev.entangle.core.profile.EntanglementProfile;
 import dev.entangle.core.profile.ProfileCalculator;
@@ -169,8 +170,7 @@ final class ProfileCommand implements Callable<Integer> {
     /** stdout, or --out written to a temporary sibling and moved into place (no half-written file). */
     private void write(JsonNode doc) {
         try {
-            String text = compact ? ProfileJson.MAPPER.writeValueAsString(doc)
-                    : ProfileJson.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(doc);
+            String text = JsonTree.write(doc, !compact);
             if (out == null) {
                 PrintWriter stdout = spec.commandLine().getOut();
                 stdout.println(text);

@@ -3,6 +3,7 @@ package dev.entangle.core.profile;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.entangle.core.CheckpointException;
 import dev.entangle.core.attention.AttentionProbe;
+import dev.entangle.core.json.JsonTree;
 import dev.entangle.core.model.ProbeTokens;
 import dev.entangle.core.safetensors.SafetensorsFile;
 import dev.entangle.core.safetensors.TensorInfo;
@@ -45,7 +46,7 @@ public final class ProbeInput {
     private static ProbeTokens fromJson(Path file) {
         JsonNode root;
         try {
-            root = ProfileJson.MAPPER.readTree(Files.readString(file));
+            root = JsonTree.read(Files.readString(file));
         } catch (IOException e) {
             String msg = e.getMessage() == null ? "" : e.getMessage().lines().findFirst().orElse("");
             throw new CheckpointException(file, null, "probe tokens not valid JSON", msg, e);

@@ -1,6 +1,5 @@
 package dev.entangle.core.profile;
 
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -13,11 +12,11 @@ import java.util.Map;
 /**
  * The JSON shape of profiles, the oracle's shape plus extra fields:
  * {@code {"shape":[rows,cols], "sites":[...], "profile":[{"cut","dL","dR","S","S2",...}]}}.
- * One place for the field names, so the CLI and the services write the same documents.
+ * One place for the field names, so the CLI and the services write the same documents
+ * (as text through {@link dev.entangle.core.json.JsonTree#write}).
  */
 public final class ProfileJson {
 
-    public static final JsonMapper MAPPER = JsonMapper.builder().build();
     public static final String LOG = "natural";
     public static final String RESHAPE = "row-major, prime factors of rows then columns, each sorted ascending";
 

@@ -1,11 +1,7 @@
 package dev.entangle.core.safetensors;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.core.json.JsonReadFeature;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.entangle.core.json.JsonTree;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.entangle.core.CheckpointException;
 
@@ -45,13 +41,6 @@ public final class SafetensorsFile implements TensorSource {
 
     /** The format caps the header at 100 MB (safetensors' MAX_HEADER_SIZE). */
     public static final long MAX_HEADER_BYTES = 100_000_000L;
-
-    private static final JsonMapper HEADER_JSON = JsonMapper.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-            .disable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
-            .disable(JsonParser.Feature.ALLOW_COMMENTS)
-            .build();
 
     private final Path file;
     private final FileChannel channel;
@@ -152,7 +141,7 @@ public final class SafetensorsFile implements TensorSource {
                                                        Map<String, String> metadataOut) {
         JsonNode root;
         try {
-            root = HEADER_JSON.readTree(json);
+            root = JsonTree.read(json);   // strict: no duplicate key, nothing after the object, no comments or NaN
         } catch (IOException e) {
             String msg = e.getMessage() == null ? "" : e.getMessage().lines().findFirst().orElse("");
             String rule = msg.contains("Duplicate field") ? "duplicate key in header" : "header not valid JSON";

@@ -2,6 +2,7 @@ package dev.entangle.core.profile;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.entangle.core.CheckpointException;
 import dev.entangle.core.attention.AttentionProbe;
@@ -56,7 +57,7 @@ class ForwardProfileTest {
 
     /** The probe's input_ids written as a JSON array of token ids. */
     static Path tokensJson(Path probeFile, Path into) throws IOException {
-        ArrayNode ids = ProfileJson.MAPPER.createArrayNode();
+        ArrayNode ids = JsonNodeFactory.instance.arrayNode();
         try (SafetensorsFile f = SafetensorsFile.open(probeFile)) {
             for (double v : f.readDoubles(AttentionProbe.INPUT_IDS)) ids.add((long) v);
         }
@@ -137,7 +138,7 @@ class ForwardProfileTest {
 
     private ProbeTokens tokens(int... ids) throws IOException {
         Path f = tmp.resolve("tokens-" + ids.length + ".json");
-        ArrayNode a = ProfileJson.MAPPER.createArrayNode();
+        ArrayNode a = JsonNodeFactory.instance.arrayNode();
         for (int id : ids) a.add(id);
         Files.writeString(f, a.toString());
         return ProbeInput.read(f);
