@@ -80,9 +80,18 @@ public final class CutSpectra {
         // the longer of the two remaining chains first: lanes take pieces in order
         if (chains.size() > 1) rest.add(() -> chains.get(1).solve(la, sites, cuts.size(), out));
         if (after != null) rest.add(() -> after.solve(la, sites, cuts.size(), out));
-        la.sideBySide(rest);
+        int restDim = Math.max(chains.size() > 1 ? chains.get(1).dim() : 0, after != null ? after.dim() : 0);
+        if (restDim >= SIDE_BY_SIDE_MIN_DIM) la.sideBySide(rest);
+        else rest.forEach(Supplier::get);
         return out;
     }
+
+    /**
+     * The narrowest chains worth lanes: below 256 wide a chain's solves take a millisecond or two,
+     * less than a process's first group costs to set up (on OpenBLAS two more native bindings and
+     * a thread: some 15 ms of a 256² profile's 0.35 s start).
+     */
+    static final int SIDE_BY_SIDE_MIN_DIM = 256;
 
     /**
      * The cuts one Gram product serves, from {@code cut} outwards: leftwards from a ρ_L, each next
