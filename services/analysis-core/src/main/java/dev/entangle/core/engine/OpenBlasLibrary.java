@@ -69,11 +69,14 @@ final class OpenBlasLibrary {
      * collector until it returns, which for one GEMM of the forward is a fraction of a second.
      */
     final Routine sgemmInPlace;
+    /** cblas_dsyrk as a critical call on Java arrays, for Grams small enough to hold the collector ({@link OpenBlasLinearAlgebra#gram}). */
+    final Routine dsyrkInPlace;
 
     private OpenBlasLibrary(SymbolLookup lib) {
         symbols = lib;
         // cblas_dsyrk(order, uplo, trans, n, k, alpha, A, lda, beta, C, ldc)
         dsyrk = new Routine(lib, "cblas_dsyrk", null, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT);
+        dsyrkInPlace = new Routine(lib, "cblas_dsyrk", true, null, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT);
         // cblas_dgemm(order, transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
         dgemm = new Routine(lib, "cblas_dgemm", null, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT,
                 ADDRESS, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT);

@@ -171,4 +171,25 @@ class EnginesTest {
         assertTrue(config.startsWith("OpenBLAS " + OpenBlasLibrary.VERSION + " "), "ND4J binds to " + config);
         assertEquals("nd4j-" + OpenBlasLinearAlgebra.NAME, nd4j.name());
     }
+    /**
+     * OpenBLAS makes a Gram in place (a critical call on the arrays) up to a size, copied through
+     * native memory above it: both ways the same numbers, from a view of a longer array too, and
+     * an array too short for its shape is refused before any native call reads past it.
+     */
+    @org.junit.jupiter.api.Test
+    void openBlasGramsInPlaceEqualCopiedOnes() {
+        OpenBlasLinearAlgebra la = (OpenBlasLinearAlgebra) Engines.named("openblas");
+        int rows = 37, cols = 23;
+        double[] a = gaussian(new Random(5), rows * cols + 11);   // 11 values past the matrix, never read
+        for (boolean left : new boolean[]{true, false}) {
+            double[] copied = la.gram(a, rows, cols, left, false);
+            double[] inPlace = la.gram(a, rows, cols, left, true);
+            assertEquals(copied.length, inPlace.length);
+            for (int i = 0; i < copied.length; i++) assertEquals(copied[i], inPlace[i], 1e-12, (left ? "left" : "right") + " Gram entry " + i);
+        }
+        assertTrue(OpenBlasLinearAlgebra.IN_PLACE_GRAM_MAX >= (double) rows * rows * cols, "a profile's usual Grams are made in place");
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> la.gram(new double[rows * cols - 1], rows, cols, true));
+        assertTrue(e.getMessage().contains("fewer than 37 × 23"), e.getMessage());
+    }
 }
