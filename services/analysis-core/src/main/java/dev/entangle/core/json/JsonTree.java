@@ -2,82 +2,119 @@ package dev.entangle.core.json;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.JsonParseException;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.google.gson.Strictness;
+import com.google.gson.stream.JsonReader;
+import com.google.gson.stream.JsonToken;
+import com.google.gson.stream.MalformedJsonException;
 
 import java.io.IOException;
+import java.io.StringReader;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
+import java.math.BigInteger;
 import java.util.Map;
 
 /**
- * Jackson's tree model (JsonNode) read and written through its streaming parser and generator
- * alone. An ObjectMapper's first use costs 40–60 ms (its date formats load the calendar and locale
- * data; its serializers and deserializers are built on first call), a seventh of a one-matrix
- * {@code entangle profile --tensor}; reading a safetensors header and writing a profile need none
- * of it. What {@link #write} prints equals ObjectMapper's {@code writeValueAsString} (compact) and
- * its default pretty printer, and what {@link #read} returns equals its {@code readTree}, node type
- * for node type (JsonTreeTest holds both to ObjectMapper itself).
+ * Jackson's tree model (JsonNode) read and written without an ObjectMapper, whose first use costs
+ * 40–60 ms (its date formats load the calendar and locale data; its serializers and deserializers
+ * are built on first call). Reading goes through Gson's streaming reader rather than Jackson's
+ * parser: any Jackson parser initialises java.math.BigDecimal, whose JDK 25 static initialiser
+ * squares its way to 5^65536 (30 ms before the JIT has compiled anything). Both are a tenth of a
+ * one-matrix {@code entangle profile --tensor}; a safetensors header and a profile need none of it.
+ * What {@link #write} prints equals ObjectMapper's {@code writeValueAsString} (compact) and its
+ * default pretty printer, and what {@link #read} returns equals its {@code readTree}, node type for
+ * node type (JsonTreeTest holds both to ObjectMapper itself).
  */
 public final class JsonTree {
 
-    private static final JsonFactory FACTORY = JsonFactory.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .build();
+    private static final JsonFactory FACTORY = JsonFactory.builder().build();
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+    /** Gson's advice for a lenient reader, which is not this reader's to take: said plainly instead. */
+    private static final String GSON_LENIENT_ADVICE = "Use JsonReader.setStrictness(Strictness.LENIENT) to accept malformed JSON";
 
     private JsonTree() {}
 
     /**
-     * One JSON value, strictly: a key twice in one object is an error ("Duplicate field ..."), and
-     * so is anything after the value; no comments, no NaN (the parser's defaults).
+     * One JSON value, strictly (RFC 8259): a key twice in one object is an error ("Duplicate field
+     * ..."), and so are anything after the value, comments, NaN and infinities.
      */
     public static JsonNode read(String json) throws IOException {
-        try (JsonParser p = FACTORY.createParser(json)) {
-            if (p.nextToken() == null) throw new JsonParseException(p, "No content: empty input");
-            JsonNode root = value(p);
-            JsonToken trailing = p.nextToken();
-            if (trailing != null) throw new JsonParseException(p, "Trailing token (of type " + trailing + ") after the JSON value");
+        JsonReader r = new JsonReader(new StringReader(json));
+        r.setStrictness(Strictness.STRICT);
+        try {
+            JsonNode root = value(r);
+            JsonToken after;
+            try {
+                after = r.peek();
+            } catch (MalformedJsonException e) {
+                after = null;   // the strict reader refuses a second value outright
+            }
+            if (after != JsonToken.END_DOCUMENT) throw new IOException("Trailing token after the JSON value, " + where(r));
             return root;
+        } catch (MalformedJsonException e) {
+            String m = e.getMessage() == null ? "malformed JSON" : e.getMessage().replace(GSON_LENIENT_ADVICE, "not strict JSON");
+            throw new IOException(m.lines().findFirst().orElse(m), e);
+        } catch (IllegalStateException | NumberFormatException e) {
+            throw new IOException(e.getMessage(), e);   // what the reader says of a token it did not expect
         }
     }
 
-    /** The value at the parser's current token; the parser is left on its last token. */
-    private static JsonNode value(JsonParser p) throws IOException {
-        return switch (p.currentToken()) {
-            case START_OBJECT -> {
+    /** The value at the reader's next token. */
+    private static JsonNode value(JsonReader r) throws IOException {
+        return switch (r.peek()) {
+            case BEGIN_OBJECT -> {
                 ObjectNode o = NODES.objectNode();
-                while (p.nextToken() == JsonToken.FIELD_NAME) {
-                    String name = p.currentName();
-                    p.nextToken();
-                    o.set(name, value(p));
+                r.beginObject();
+                while (r.hasNext()) {
+                    String name = r.nextName();
+                    if (o.has(name)) throw new IOException("Duplicate field '" + name + "', " + where(r));
+                    o.set(name, value(r));
                 }
+                r.endObject();
                 yield o;
             }
-            case START_ARRAY -> {
+            case BEGIN_ARRAY -> {
                 ArrayNode a = NODES.arrayNode();
-                while (p.nextToken() != JsonToken.END_ARRAY) a.add(value(p));
+                r.beginArray();
+                while (r.hasNext()) a.add(value(r));
+                r.endArray();
                 yield a;
             }
-            case VALUE_STRING -> NODES.textNode(p.getText());
-            case VALUE_NUMBER_INT -> switch (p.getNumberType()) {
-                case INT -> NODES.numberNode(p.getIntValue());
-                case LONG -> NODES.numberNode(p.getLongValue());
-                default -> NODES.numberNode(p.getBigIntegerValue());
-            };
-            case VALUE_NUMBER_FLOAT -> NODES.numberNode(p.getDoubleValue());
-            case VALUE_TRUE -> NODES.booleanNode(true);
-            case VALUE_FALSE -> NODES.booleanNode(false);
-            case VALUE_NULL -> NODES.nullNode();
-            default -> throw new JsonParseException(p, "Unexpected token " + p.currentToken());
+            case STRING -> NODES.textNode(r.nextString());
+            case NUMBER -> number(r.nextString());
+            case BOOLEAN -> NODES.booleanNode(r.nextBoolean());
+            case NULL -> {
+                r.nextNull();
+                yield NODES.nullNode();
+            }
+            default -> throw new IOException("Unexpected " + r.peek() + ", " + where(r));
         };
+    }
+
+    /** Where the reader stands, as its own messages say it: "at line L column C path P". */
+    private static String where(JsonReader r) {
+        String s = r.toString();
+        int at = s.indexOf(" at line ");
+        return at >= 0 ? s.substring(at + 1) : "at " + r.getPath();
+    }
+
+    /** A number as Jackson's readTree makes it: the narrowest of int, long and BigInteger for an integer, else a double. */
+    private static JsonNode number(String literal) {
+        boolean integral = literal.indexOf('.') < 0 && literal.indexOf('e') < 0 && literal.indexOf('E') < 0;
+        if (!integral) return NODES.numberNode(Double.parseDouble(literal));
+        if (literal.length() <= 18) {   // 18 characters, sign included, always fit a long
+            long v = Long.parseLong(literal);
+            return v == (int) v ? NODES.numberNode((int) v) : NODES.numberNode(v);
+        }
+        BigInteger big = new BigInteger(literal);
+        if (big.bitLength() < Integer.SIZE) return NODES.numberNode(big.intValue());
+        if (big.bitLength() < Long.SIZE) return NODES.numberNode(big.longValue());
+        return NODES.numberNode(big);
     }
 
     /** The tree as JSON text: compact, or indented as ObjectMapper's default pretty printer does. */

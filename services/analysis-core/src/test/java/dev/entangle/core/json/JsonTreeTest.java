@@ -54,13 +54,26 @@ class JsonTreeTest {
     }
 
     @Test
+    void readsIntegersAsTheNarrowestNodeReadTreeMakes() throws IOException {
+        for (String n : new String[]{"0", "-0", "2147483647", "-2147483648", "2147483648", "-2147483649", "999999999999999999",
+                "9223372036854775807", "-9223372036854775808", "9223372036854775808", "123456789012345678901234567890", "1e3", "-0.0", "2.5E-7"}) {
+            JsonNode want = MAPPER.readTree("[" + n + "]").get(0), got = JsonTree.read("[" + n + "]").get(0);
+            assertEquals(want, got, n);
+            assertEquals(want.getClass(), got.getClass(), n);
+        }
+    }
+
+    @Test
     void refusesWhatAHeaderMustNotHold() {
         IOException dup = assertThrows(IOException.class, () -> JsonTree.read("{\"w\":{\"a\":1,\"a\":2}}"));
         assertTrue(dup.getMessage().contains("Duplicate field 'a'"), dup.getMessage());
         IOException trailing = assertThrows(IOException.class, () -> JsonTree.read("{\"w\":1} {}"));
-        assertTrue(trailing.getMessage().startsWith("Trailing token"), trailing.getMessage());
-        assertThrows(IOException.class, () -> JsonTree.read("{\"w\":NaN}"));
+        assertTrue(trailing.getMessage().startsWith("Trailing token after the JSON value, at line 1 column"), trailing.getMessage());
+        IOException nan = assertThrows(IOException.class, () -> JsonTree.read("{\"w\":NaN}"));
+        assertTrue(!nan.getMessage().contains("setStrictness"), "the reader's own advice is not the user's: " + nan.getMessage());
         assertThrows(IOException.class, () -> JsonTree.read("{/* c */ \"w\":1}"));
+        assertThrows(IOException.class, () -> JsonTree.read("{\"w\":1,}"));
+        assertThrows(IOException.class, () -> JsonTree.read("{'w':1}"));
         assertThrows(IOException.class, () -> JsonTree.read("{\"w\":1"));
         assertThrows(IOException.class, () -> JsonTree.read(""));
     }
