@@ -27,8 +27,8 @@ public final class EntangleCommand implements Runnable {
         int rc = commandLine(args).execute(args);
         if (rc != 0 || otherThreadsKeepRunning()) System.exit(rc);
         // A success ends by returning: the JVM's own shutdown (hooks included) follows. System.exit would
-        // first log the exit through System.Logger (JDK 21+), whose first use searches every one of the
-        // class path's 70 jars for a logger service: 0.1 s of every short command.
+        // first log the exit through System.Logger (JDK 21+), whose first use opens every one of the
+        // class path's 70 jars to look for a logger service.
     }
 
     /** Whether a live non-daemon thread besides this one would keep the JVM up after main returns. */

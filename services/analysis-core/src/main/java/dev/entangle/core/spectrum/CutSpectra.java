@@ -89,7 +89,7 @@ public final class CutSpectra {
     /**
      * The narrowest chains worth lanes: below 256 wide a chain's solves take a millisecond or two,
      * less than a process's first group costs to set up (on OpenBLAS two more native bindings and
-     * a thread: some 15 ms of a 256² profile's 0.35 s start).
+     * a thread: 13 ms of a 256² profile's 0.35 s, measured).
      */
     static final int SIDE_BY_SIDE_MIN_DIM = 256;
 
