@@ -74,9 +74,10 @@ final class OpenBlasLibrary {
 
     private OpenBlasLibrary(SymbolLookup lib) {
         symbols = lib;
-        // cblas_dsyrk(order, uplo, trans, n, k, alpha, A, lda, beta, C, ldc)
-        dsyrk = new Routine(lib, "cblas_dsyrk", null, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT);
-        dsyrkInPlace = new Routine(lib, "cblas_dsyrk", true, null, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT);
+        // cblas_dsyrk(order, uplo, trans, n, k, alpha, A, lda, beta, C, ldc), copied or in place
+        MemoryLayout[] dsyrkArgs = {JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT};
+        dsyrk = new Routine(lib, "cblas_dsyrk", null, dsyrkArgs);
+        dsyrkInPlace = new Routine(lib, "cblas_dsyrk", true, null, dsyrkArgs);
         // cblas_dgemm(order, transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
         dgemm = new Routine(lib, "cblas_dgemm", null, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT,
                 ADDRESS, JAVA_INT, JAVA_DOUBLE, ADDRESS, JAVA_INT);

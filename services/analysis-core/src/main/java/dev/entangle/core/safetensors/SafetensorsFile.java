@@ -1,9 +1,9 @@
 package dev.entangle.core.safetensors;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.entangle.core.json.JsonTree;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.entangle.core.CheckpointException;
+import dev.entangle.core.json.JsonTree;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;

@@ -48,8 +48,9 @@ public class ProfilerBeans {
         Map<UnitWorker.Phase, Timer> phases = new EnumMap<>(UnitWorker.Phase.class);
         for (UnitWorker.Phase p : UnitWorker.Phase.values()) phases.put(p, registry.timer("entangle_profiler_phase_seconds", "phase", p.tag()));
         // a profiler killed mid-forward left its captures so far: nothing in the store names them
-        for (var abandoned : ProbeFolder.removeAbandoned(dir.resolve("scratch"))) LOG.infof("removed %s, a forward pass whose process ended", abandoned);
-        return new UnitWorker(store, checkpoints, new ProfileCalculator(engine), dir.resolve("scratch"),
+        var scratch = dir.resolve("scratch");
+        for (var abandoned : ProbeFolder.removeAbandoned(scratch)) LOG.infof("removed %s, a forward pass whose process ended", abandoned);
+        return new UnitWorker(store, checkpoints, new ProfileCalculator(engine), scratch,
                 (phase, nanos) -> phases.get(phase).record(nanos, TimeUnit.NANOSECONDS));
     }
 
