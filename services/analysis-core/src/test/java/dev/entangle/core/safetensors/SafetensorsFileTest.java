@@ -49,6 +49,21 @@ class SafetensorsFileTest {
         }
     }
 
+    /** Float32 is widened in blocks: a tensor longer than one block, and not a whole number of them, reads value for value. */
+    @Test
+    void float32ReadsExactlyAcrossWideningBlocks() throws IOException {
+        int n = 3 * (1 << 14) + 17;
+        double[] v = new double[n];
+        java.util.Random rng = new java.util.Random(7);
+        for (int i = 0; i < n; i++) v[i] = (float) (rng.nextGaussian() * Math.pow(10, rng.nextInt(20) - 10));
+        Path f = dir.resolve("long.safetensors");
+        new SafetensorsWriter().add("w", DType.F32, new long[]{n}, v).add("x", DType.F64, new long[]{n}, v).write(f);
+        try (SafetensorsFile s = SafetensorsFile.open(f)) {
+            assertArrayEquals(v, s.readDoubles("w"));
+            assertArrayEquals(v, s.readDoubles("x"));
+        }
+    }
+
     /** Every finite bf16 and f16 bit pattern decodes to the value its fields define. */
     @Test
     void halfPrecisionDecodeIsExact() throws IOException {
