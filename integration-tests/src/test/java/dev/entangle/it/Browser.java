@@ -21,7 +21,7 @@ import java.util.stream.Stream;
 
 /**
  * Debian's Chromium, headless at 1280×800, driven through its chromedriver by Selenium: no
- * browser is downloaded (.ci/run installs the {@code chromium} and {@code chromium-driver}
+ * browser is downloaded ({@code ./entangle test} installs the {@code chromium} and {@code chromium-driver}
  * packages). Optional request headers play the gateway in front of a secured service (the
  * bearer token and the tenant header on every request the page makes, its live stream included).
  */
@@ -38,7 +38,7 @@ final class Browser implements AutoCloseable {
         for (Path p : List.of(CHROMIUM, CHROMEDRIVER)) {
             if (!Files.isExecutable(p)) {
                 throw new IllegalStateException(p + " is missing: the dashboard tests drive Debian's Chromium "
-                        + "(apt-get install -y chromium chromium-driver; .ci/run installs them)");
+                        + "(Debian packages chromium, chromium-driver; ./entangle test installs them)");
             }
         }
         profile = Files.createTempDirectory("entangle-chromium-");
